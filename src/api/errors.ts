@@ -1,0 +1,61 @@
+import { WandbfsError } from '../core/errors.js';
+
+/** 401 from GraphQL, or a key W&B rejects. Never retried. */
+export class AuthError extends WandbfsError {
+  constructor(message = 'W&B rejected the API key (HTTP 401)') {
+    super('ERR_AUTH', message, { hint: 'check WANDB_API_KEY or run `wandb login` again' });
+  }
+}
+
+/** 403 from GraphQL: the key is valid but may not read this object. */
+export class ForbiddenError extends WandbfsError {
+  constructor(message: string) {
+    super('ERR_FORBIDDEN', message);
+  }
+}
+
+/** The object does not exist (W&B answers null), or storage answered 404. */
+export class NotFoundError extends WandbfsError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', message);
+  }
+}
+
+/** 429 that outlived the retry budget. */
+export class RateLimitedError extends WandbfsError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super('ERR_RATE_LIMITED', message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** 5xx, connection reset, timeout, stalled body: worth retrying; raised once retries are exhausted. */
+export class TransientError extends WandbfsError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_TRANSIENT', message, options);
+  }
+}
+
+/** A request that will never succeed as sent: 400, GraphQL validation errors, malformed responses. */
+export class PermanentError extends WandbfsError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_PERMANENT', message, options);
+  }
+}
+
+/** A signed storage URL answered 401/403 even after one refresh. */
+export class UrlExpiredError extends WandbfsError {
+  constructor(message: string) {
+    super('ERR_URL_EXPIRED', message);
+  }
+}
+
+/** No API key could be found in the environment or netrc. */
+export class MissingApiKeyError extends WandbfsError {
+  constructor(machine: string) {
+    super('ERR_NO_API_KEY', `no W&B API key found for ${machine}`, {
+      hint: `set WANDB_API_KEY, or run \`wandb login\` (writes ~/.netrc machine ${machine})`,
+    });
+  }
+}

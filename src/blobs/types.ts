@@ -1,0 +1,60 @@
+import type { Digest } from '../core/digest.js';
+
+/**
+ * What the blob cache needs from whoever can fetch bytes. The blob layer declares it and the API
+ * layer's downloader satisfies it structurally (src/app.ts wires them), so blobs never imports api.
+ */
+export interface RangeSource {
+  /**
+   * Streams bytes [start, endExclusive) of the file, in order, into `sink`, awaiting each call (that is
+   * the back-pressure). Resolves when the range is complete; rejects with a typed error otherwise
+   * (bytes already handed to `sink` are valid). Refreshing expired signed URLs is the source's job.
+   */
+  fetchRange(
+    start: number,
+    endExclusive: number,
+    sink: (chunk: Buffer) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Human label for logs and status.json (e.g. 'entity/project/run/output.log'); never a signed URL. */
+  describe(): string;
+}
+
+export interface BlobOpenRequest {
+  digest: Digest;
+  sizeBytes: number;
+  /** Called only when bytes must be downloaded; a warm open never builds a source. */
+  source: () => RangeSource;
+}
+
+/** One open file's view of a blob. Reads are answered as soon as their byte range is on disk. */
+export interface BlobReader {
+  readonly sizeBytes: number;
+  /** Reads up to `length` bytes at `position` into `buf` (from offset 0); returns bytes read, 0 at EOF. */
+  read(buf: Buffer, length: number, position: number): Promise<number>;
+  /** Unpins the blob; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface FillProgress {
+  digest: string;
+  label: string;
+  sizeBytes: number;
+  bytesDone: number;
+  startedAtMs: number;
+}
+
+export interface BlobCacheCounters {
+  hits: number;
+  misses: number;
+  bytesDownloaded: number;
+  integrityFailures: number;
+}
+
+/** The face of the blob cache that the FUSE core uses. */
+export interface BlobCache {
+  open(req: BlobOpenRequest): Promise<BlobReader>;
+  inFlight(): FillProgress[];
+  counters(): BlobCacheCounters;
+  close(): Promise<void>;
+}
