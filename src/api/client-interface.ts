@@ -43,7 +43,11 @@ export interface WandbApi {
     signal?: AbortSignal,
   ): AsyncIterable<Page<RunArtifactLink>>;
 
-  listArtifactTypes(entity: string, project: string, signal?: AbortSignal): AsyncIterable<Page<ArtifactTypeRecord>>;
+  listArtifactTypes(
+    entity: string,
+    project: string,
+    signal?: AbortSignal,
+  ): AsyncIterable<Page<ArtifactTypeRecord>>;
   listCollections(
     entity: string,
     project: string,

@@ -76,9 +76,7 @@ export function openDb(options: OpenDbOptions): Db {
 }
 
 export function schemaVersion(db: Db): number {
-  const has = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'")
-    .get();
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").get();
   if (!has) return 0;
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
   return row.v ?? 0;

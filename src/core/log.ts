@@ -37,9 +37,7 @@ export function isLogLevel(value: string): value is LogLevel {
   return value in ORDER;
 }
 
-export function createLogger(
-  options: { level?: LogLevel; sink?: LogSink; scope?: string } = {},
-): Logger {
+export function createLogger(options: { level?: LogLevel; sink?: LogSink; scope?: string } = {}): Logger {
   const level = options.level ?? 'info';
   const sink = options.sink ?? { write: (line: string) => process.stderr.write(line) };
   const make = (scope: string | undefined): Logger => {
