@@ -1,0 +1,72 @@
+/** Fault knobs, mutable at runtime by tests. Rates are probabilities in [0, 1] drawn from a seeded PRNG. */
+import { Prng } from './prng.js';
+
+export interface RouteFaults {
+  /** added delay before every response */
+  latencyMs: number;
+  /** probability of 429 Too Many Requests (with Retry-After: retryAfterSec) */
+  rate429: number;
+  retryAfterSec: number;
+  rate500: number;
+  rate503: number;
+  /** probability the connection is destroyed without any response */
+  resetRate: number;
+}
+
+export interface StorageFaults extends RouteFaults {
+  /** per-connection body rate cap; 0 = unlimited */
+  bandwidthBytesPerSec: number;
+  /** destroy the socket after this many body bytes; null = off (0 = right after the headers) */
+  resetAfterBytes: number | null;
+  /** flip the first body byte of every response so the digest mismatches */
+  corrupt: boolean;
+  /** send headers and up to stallAfterBytes body bytes, then never finish */
+  stall: boolean;
+  stallAfterBytes: number;
+  /** every signed URL answers 403 as if expired */
+  expireUrls: boolean;
+}
+
+export interface Faults {
+  graphql: RouteFaults;
+  storage: StorageFaults;
+}
+
+function routeDefaults(): RouteFaults {
+  return { latencyMs: 0, rate429: 0, retryAfterSec: 1, rate500: 0, rate503: 0, resetRate: 0 };
+}
+
+export function defaultFaults(): Faults {
+  return {
+    graphql: routeDefaults(),
+    storage: {
+      ...routeDefaults(),
+      bandwidthBytesPerSec: 0,
+      resetAfterBytes: null,
+      corrupt: false,
+      stall: false,
+      stallAfterBytes: 64 * 1024,
+      expireUrls: false,
+    },
+  };
+}
+
+export type FaultOutcome = 'ok' | 'reset' | 429 | 500 | 503;
+
+export const FAULT_SEED = 0xfa017;
+
+/** One draw per request, in request order: same requests => same faults. */
+export function drawFault(prng: Prng, f: RouteFaults): FaultOutcome {
+  if (f.resetRate <= 0 && f.rate429 <= 0 && f.rate500 <= 0 && f.rate503 <= 0) return 'ok';
+  let x = prng.next();
+  for (const [rate, outcome] of [
+    [f.resetRate, 'reset'],
+    [f.rate429, 429],
+    [f.rate500, 500],
+    [f.rate503, 503],
+  ] as const) {
+    if (x < rate) return outcome;
+    x -= rate;
+  }
+  return 'ok';
+}

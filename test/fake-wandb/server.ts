@@ -1,0 +1,216 @@
+/**
+ * The local fake W&B server: GraphQL + signed-URL storage + authenticated redirects, with fault
+ * injection and counters. Start one per test file (port 0); stop()/start() simulate an outage on
+ * the same port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bump, emptyCounters, resetCounters, type Counters, type Route } from './counters.js';
+import { defaultFaults, drawFault, FAULT_SEED, type Faults, type RouteFaults } from './faults.js';
+import type { FixtureBase } from './fixture-base.js';
+import type { Fixture, FixtureName } from './fixture-types.js';
+import { loadFixture } from './fixtures/index.js';
+import { handleGraphql, isAuthorized, sendJson, sendUnauthorized } from './graphql-route.js';
+import { Prng } from './prng.js';
+import type { ResolverContext } from './resolvers.js';
+import { UrlSigner } from './signing.js';
+import { handleStorage } from './storage-route.js';
+
+export type { Counters } from './counters.js';
+export type { Faults, RouteFaults, StorageFaults } from './faults.js';
+export type { Fixture, FixtureName } from './fixture-types.js';
+
+/** Fixed default key in W&B's on-prem format: 'local-' + 40 [a-z0-9]. */
+export const DEFAULT_API_KEY = 'local-' + 'fakewandb0123456789abcdefghijklmnopqrstuv'.slice(0, 40);
+
+export interface FakeWandbOptions {
+  fixture?: FixtureName;
+  port?: number;
+  apiKey?: string;
+  /** larger `first` values are clamped to this, like a real server; default 100 */
+  maxPageSize?: number;
+  /** lifetime of signed storage URLs; default one hour */
+  signedUrlTtlMs?: number;
+}
+
+export interface FakeWandb {
+  /** 'http://127.0.0.1:PORT'; GraphQL at url + '/graphql' */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly fixture: Fixture;
+  faults: Faults;
+  counters: Counters;
+  resetCounters(): void;
+  /** restores every fault knob to its default and re-seeds the fault PRNG (added to the contract) */
+  resetFaults(): void;
+  /** stop listening and destroy open sockets (an outage); state and port are kept */
+  stop(): Promise<void>;
+  /** listen again on the same port */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class FakeWandbServer implements FakeWandb {
+  faults: Faults = defaultFaults();
+  counters: Counters = emptyCounters();
+  readonly apiKey: string;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly signer: UrlSigner;
+  private readonly maxPageSize: number;
+  private prng = new Prng(FAULT_SEED);
+  private port: number;
+  private listening = false;
+  private closed = false;
+
+  constructor(
+    readonly fixture: FixtureBase,
+    opts: FakeWandbOptions,
+  ) {
+    this.apiKey = opts.apiKey ?? DEFAULT_API_KEY;
+    this.maxPageSize = opts.maxPageSize ?? 100;
+    this.signer = new UrlSigner(opts.signedUrlTtlMs ?? 3_600_000);
+    this.port = opts.port ?? 0;
+    // 1 MiB buffers: with the 64 KiB default a Node server caps well below what clients can take.
+    this.server = createServer({ highWaterMark: 1 << 20, keepAliveTimeout: 5000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: `fake-wandb: ${String(err)}` }] });
+        else res.destroy();
+      });
+    });
+    this.server.on('connection', (s: Socket) => {
+      s.setNoDelay(true);
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  resetCounters(): void {
+    resetCounters(this.counters);
+  }
+
+  resetFaults(): void {
+    this.faults = defaultFaults();
+    this.prng = new Prng(FAULT_SEED);
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new Error('fake-wandb: closed');
+    if (this.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    if (addr !== null && typeof addr === 'object') this.port = addr.port;
+    this.listening = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.closed = true;
+  }
+
+  private context(): ResolverContext {
+    return { fixture: this.fixture, baseUrl: this.url, signer: this.signer, maxPageSize: this.maxPageSize };
+  }
+
+  private routeOf(pathname: string): Route {
+    if (pathname === '/graphql') return 'graphql';
+    if (pathname.startsWith('/storage/')) return 'storage';
+    if (pathname.startsWith('/files/')) return 'files-redirect';
+    return 'other';
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const route = this.routeOf(url.pathname);
+    bump(this.counters.requests, route);
+    res.on('close', () =>
+      bump(this.counters.statusCounts, res.headersSent ? String(res.statusCode) : 'reset'),
+    );
+    if (route === 'graphql' || route === 'storage') {
+      const c = this.counters;
+      c.inFlight[route]++;
+      c.maxInFlight[route] = Math.max(c.maxInFlight[route], c.inFlight[route]);
+      // Decrement through the object current at close time: resetCounters() replaces nothing here.
+      res.on('close', () => this.counters.inFlight[route]--);
+    }
+    const f: RouteFaults = route === 'storage' ? this.faults.storage : this.faults.graphql;
+    if (route !== 'other') {
+      if (f.latencyMs > 0) await sleep(f.latencyMs);
+      const outcome = drawFault(this.prng, f);
+      if (outcome === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (outcome === 429) {
+        return sendJson(
+          res,
+          429,
+          { errors: [{ message: 'rate limit exceeded' }] },
+          {
+            'Retry-After': String(f.retryAfterSec),
+          },
+        );
+      }
+      if (outcome === 500 || outcome === 503) {
+        return sendJson(res, outcome, {
+          error: outcome === 500 ? 'internal server error' : 'service unavailable',
+        });
+      }
+    }
+    switch (route) {
+      case 'graphql':
+        return handleGraphql(req, res, {
+          apiKey: this.apiKey,
+          counters: this.counters,
+          context: () => this.context(),
+        });
+      case 'storage':
+        return handleStorage(req, res, url, {
+          signer: this.signer,
+          counters: this.counters,
+          faults: () => this.faults.storage,
+          contentOf: (id) => this.fixture.contentOf(id),
+        });
+      case 'files-redirect':
+        return this.redirect(req, res, url);
+      default:
+        return sendJson(res, 404, { error: 'not found' });
+    }
+  }
+
+  /** File.url: needs W&B auth, answers 302 to a freshly signed storage URL. */
+  private redirect(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!isAuthorized(req, this.apiKey)) return sendUnauthorized(res);
+    const blobId = decodeURIComponent(url.pathname.slice('/files/'.length));
+    if (this.fixture.contentOf(blobId) === undefined) return sendJson(res, 404, { error: 'file not found' });
+    res.writeHead(302, { Location: this.url + this.signer.signPath(blobId), 'Content-Length': 0 });
+    res.end();
+  }
+}
+
+export async function startFakeWandb(opts: FakeWandbOptions = {}): Promise<FakeWandb> {
+  const server = new FakeWandbServer(loadFixture(opts.fixture ?? 'demo'), opts);
+  await server.start();
+  return server;
+}
