@@ -32,8 +32,11 @@ export class RateLimitedError extends WandbfsError {
 
 /** 5xx, connection reset, timeout, stalled body: worth retrying; raised once retries are exhausted. */
 export class TransientError extends WandbfsError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('ERR_TRANSIENT', message, options);
+  /** a Retry-After the server sent with the failure (e.g. 503), honoured by the retry policy */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super('ERR_TRANSIENT', message, options.cause === undefined ? {} : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,0 +1,216 @@
+import type { LimitFunction } from 'p-limit';
+import type { Logger } from '../core/log.js';
+import type { RangeSource } from '../blobs/types.js';
+import { runLimited } from './abort.js';
+import { PermanentError, RateLimitedError, TransientError, UrlExpiredError } from './errors.js';
+import type { FetchContext } from './fetch-context.js';
+import { fetchSignedUrl } from './files.js';
+import type { RetryDeps, RetryPolicy } from './retry.js';
+import { withRetry } from './retry.js';
+import type { SignedUrlCache } from './signed-urls.js';
+import type { StatsRecorder } from './stats.js';
+import { SignedUrlRejected, storageStatusError } from './storage-status.js';
+import type { StorageClient } from './storage.js';
+import type { FileLocator } from './types.js';
+
+export interface DownloaderDeps {
+  ctx: FetchContext;
+  storage: StorageClient;
+  /** the shared download limit; one slot per HTTP request, held while its body streams */
+  limit: LimitFunction;
+  urls: SignedUrlCache;
+  retry: RetryPolicy;
+  retryDeps: RetryDeps;
+  stats: StatsRecorder;
+  logger: Logger;
+  /** chunks are coalesced up to this size before they reach the sink (fewer, larger writes) */
+  sinkBatchBytes: number;
+  /** a server that ignores Range (200) is read from 0 and skipped forward up to this offset */
+  maxSkipBytes: number;
+}
+
+export function locatorKey(locator: FileLocator): string {
+  return locator.kind === 'run-file'
+    ? JSON.stringify(['run-file', locator.entity, locator.project, locator.run, locator.name])
+    : JSON.stringify(['artifact-file', locator.artifactId, locator.path]);
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+/**
+ * Byte ranges of one W&B file over its signed URL. Resolves the URL lazily (shared per file), streams
+ * each response into the sink chunk by chunk (the sink's promise is the back-pressure), resumes after
+ * 429/5xx/resets/stalls from the first byte not yet delivered, and on 401/403 from storage asks W&B
+ * for a fresh URL once before giving up with UrlExpiredError.
+ */
+export class ApiRangeSource implements RangeSource {
+  private readonly key: string;
+
+  constructor(
+    private readonly d: DownloaderDeps,
+    private readonly locator: FileLocator,
+    private readonly label: string,
+  ) {
+    this.key = locatorKey(locator);
+  }
+
+  describe(): string {
+    return this.label;
+  }
+
+  async fetchRange(
+    start: number,
+    endExclusive: number,
+    sink: (chunk: Buffer) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(endExclusive) ||
+      start < 0 ||
+      endExclusive < start
+    ) {
+      throw new PermanentError(`invalid byte range [${start}, ${endExclusive}) for ${this.label}`);
+    }
+    let pos = start;
+    let progressMark = start;
+    // One refresh per stretch without progress: an expired URL is normal on a long-lived mount, a
+    // fresh URL that is rejected again is not.
+    let mayRefresh = true;
+    const deliver = async (chunk: Buffer): Promise<void> => {
+      await sink(chunk);
+      pos += chunk.length;
+      mayRefresh = true;
+    };
+    await withRetry(
+      async () => {
+        while (pos < endExclusive) {
+          const url = await this.d.urls.get(
+            this.key,
+            () => fetchSignedUrl(this.d.ctx, this.locator, this.label),
+            signal,
+          );
+          try {
+            await runLimited(
+              this.d.limit,
+              () => this.rangeOnce(url, pos, endExclusive, deliver, signal),
+              signal,
+            );
+          } catch (err) {
+            if (!(err instanceof SignedUrlRejected)) throw err;
+            await this.d.urls.invalidate(this.key, url);
+            if (!mayRefresh) {
+              throw new UrlExpiredError(
+                `storage rejected a fresh signed URL (HTTP ${err.status}) for ${this.label}`,
+              );
+            }
+            mayRefresh = false;
+            this.d.logger.debug('signed URL rejected, fetching a fresh one', { file: this.label });
+          }
+        }
+      },
+      {
+        policy: this.d.retry,
+        deps: this.d.retryDeps,
+        signal,
+        madeProgress: () => {
+          const moved = pos > progressMark;
+          progressMark = pos;
+          return moved;
+        },
+        onRetry: (info) => {
+          this.d.stats.retry();
+          this.d.logger.warn('retrying download', {
+            file: this.label,
+            offset: pos,
+            attempt: info.attempt,
+            delayMs: info.delayMs,
+            error: info.error.message,
+          });
+        },
+      },
+    );
+  }
+
+  /** One GET from `from`; delivers what it receives (possibly less than asked) and returns. */
+  private async rangeOnce(
+    url: string,
+    from: number,
+    end: number,
+    deliver: (chunk: Buffer) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { storage } = this.d;
+    const res = await storage.get(url, { range: `bytes=${from}-${end - 1}` }, signal, this.label);
+    const status = res.statusCode ?? 0;
+    let bodyOffset: number;
+    let until = end;
+    if (status === 206) {
+      const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== from) {
+        res.destroy();
+        throw new PermanentError(`storage answered a different byte range than asked for ${this.label}`);
+      }
+      bodyOffset = from;
+      until = Math.min(end, Number(m[2]) + 1);
+    } else if (status === 200) {
+      // Range ignored: the body starts at byte 0. Fine for small offsets, wasteful beyond.
+      if (from > this.d.maxSkipBytes) {
+        res.destroy();
+        throw new PermanentError(`storage ignored the Range header for ${this.label} (HTTP 200)`);
+      }
+      bodyOffset = 0;
+    } else {
+      storage.discard(res);
+      const err = storageStatusError(res, this.label, this.d.retryDeps.clock.nowMs());
+      if (
+        err instanceof RateLimitedError ||
+        (err instanceof TransientError && err.retryAfterMs !== undefined)
+      ) {
+        this.d.stats.throttled();
+      }
+      throw err;
+    }
+
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batchBytes === 0) return;
+      const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes);
+      batch = [];
+      batchBytes = 0;
+      await deliver(out);
+    };
+    let offset = bodyOffset;
+    try {
+      for await (const raw of storage.body(res, signal, this.label)) {
+        let chunk = raw;
+        if (offset < from) {
+          const skip = Math.min(chunk.length, from - offset);
+          offset += skip;
+          chunk = chunk.subarray(skip);
+        }
+        if (offset + chunk.length > until) chunk = chunk.subarray(0, until - offset);
+        if (chunk.length > 0) {
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          offset += chunk.length;
+          if (batchBytes >= this.d.sinkBatchBytes) await flush();
+        }
+        if (offset >= until) break;
+      }
+    } catch (err) {
+      // Bytes already received are good; hand them over so the retry resumes after them.
+      if (!signal.aborted) await flush();
+      throw err;
+    }
+    await flush();
+    if (offset < until) {
+      if (status === 200) {
+        // A complete unranged body ended early: the file is shorter than the range asked for.
+        throw new PermanentError(`${this.label} is shorter (${offset} bytes) than the range asked for`);
+      }
+      throw new TransientError(`storage sent ${offset - from} of ${until - from} bytes for ${this.label}`);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import type { FetchContext } from './fetch-context.js';
+import { NotFoundError } from './errors.js';
+import { dig, paginate } from './paginate.js';
+import { ARTIFACT_FILE_URL, RUN_FILE_URL, RUN_FILES } from './queries/files.js';
+import type { Obj } from './shape.js';
+import { arr, asObj, num, optObj, optStr, str } from './shape.js';
+import type { FileLocator, RunFileRecord } from './types.js';
+
+export function mapRunFile(f: Obj, path: string): RunFileRecord {
+  return {
+    name: str(f, 'name', path),
+    sizeBytes: num(f, 'sizeBytes', path),
+    md5: optStr(f, 'md5', path),
+    updatedAt: optStr(f, 'updatedAt', path),
+  };
+}
+
+export function listRunFiles(
+  ctx: FetchContext,
+  entity: string,
+  project: string,
+  runName: string,
+  signal?: AbortSignal,
+): AsyncIterable<RunFileRecord[]> {
+  return paginate({
+    ...ctx,
+    op: RUN_FILES,
+    variables: { entity, project, run: runName },
+    ...(signal ? { signal } : {}),
+    parentLabel: `run ${entity}/${project}/${runName}`,
+    connection: (data) => dig(data, 'project', 'run', 'files'),
+    mapEdge: (edge, path) => {
+      const node = optObj(edge, 'node', path);
+      return node === null ? null : mapRunFile(node, `${path}.node`);
+    },
+  });
+}
+
+/**
+ * Asks W&B for a fresh signed URL of one file. The `names` filter should return exactly that file;
+ * we still match the name so a server that ignores the filter can never make us serve another file.
+ */
+export async function fetchSignedUrl(
+  ctx: FetchContext,
+  locator: FileLocator,
+  label: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  let conn: unknown;
+  let wanted: string;
+  if (locator.kind === 'run-file') {
+    wanted = locator.name;
+    const data = await ctx.transport.query(
+      RUN_FILE_URL,
+      { entity: locator.entity, project: locator.project, run: locator.run, names: [locator.name] },
+      signal,
+    );
+    conn = dig(data, 'project', 'run', 'files');
+  } else {
+    wanted = locator.path;
+    const data = await ctx.transport.query(
+      ARTIFACT_FILE_URL,
+      { id: locator.artifactId, names: [locator.path] },
+      signal,
+    );
+    conn = dig(data, 'artifact', 'files');
+  }
+  if (conn !== null) {
+    for (const [i, e] of arr(asObj(conn, 'files'), 'edges', 'files').entries()) {
+      const node = optObj(asObj(e, `files.edges[${i}]`), 'node', `files.edges[${i}]`);
+      if (node && str(node, 'name', 'file') === wanted) return str(node, 'directUrl', 'file');
+    }
+  }
+  throw new NotFoundError(`file not found on W&B: ${label}`);
+}

@@ -1,0 +1,37 @@
+import { operation, PAGE_INFO } from './operation.js';
+
+export const RUN_FILES = operation(
+  'RunFiles',
+  `query RunFiles($entity: String!, $project: String!, $run: String!, $first: Int!, $after: String) {
+  project(name: $project, entityName: $entity) {
+    run(name: $run) {
+      files(first: $first, after: $after) {
+        ${PAGE_INFO}
+        edges { node { name sizeBytes md5 updatedAt } }
+      }
+    }
+  }
+}`,
+);
+
+/** A fresh signed URL for one run file (directUrl expires; we ask again when storage says 401/403). */
+export const RUN_FILE_URL = operation(
+  'RunFileUrl',
+  `query RunFileUrl($entity: String!, $project: String!, $run: String!, $names: [String!]!) {
+  project(name: $project, entityName: $entity) {
+    run(name: $run) {
+      files(names: $names, first: 1) { edges { node { name directUrl } } }
+    }
+  }
+}`,
+);
+
+/** A fresh signed URL for one file of an artifact version, by manifest path. */
+export const ARTIFACT_FILE_URL = operation(
+  'ArtifactFileUrl',
+  `query ArtifactFileUrl($id: ID!, $names: [String!]!) {
+  artifact(id: $id) {
+    files(names: $names, first: 1) { edges { node { name directUrl } } }
+  }
+}`,
+);

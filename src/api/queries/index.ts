@@ -1,0 +1,29 @@
+import { ARTIFACT_COLLECTIONS, ARTIFACT_MANIFEST, ARTIFACT_TYPES, COLLECTION_VERSIONS } from './artifacts.js';
+import { RUN_INPUT_ARTIFACTS, RUN_OUTPUT_ARTIFACTS } from './artifacts.js';
+import { ENTITY, ENTITY_PROJECTS, PROJECT } from './entities.js';
+import { ARTIFACT_FILE_URL, RUN_FILE_URL, RUN_FILES } from './files.js';
+import type { GqlOperation } from './operation.js';
+import { PROJECT_RUNS, RUN } from './runs.js';
+import { PROJECT_SWEEPS, SWEEP_RUNS } from './sweeps.js';
+import { VIEWER } from './viewer.js';
+
+/** Every operation wandbfs sends; the schema tests validate each of them. */
+export const ALL_OPERATIONS: readonly GqlOperation[] = [
+  VIEWER,
+  ENTITY,
+  PROJECT,
+  ENTITY_PROJECTS,
+  RUN,
+  PROJECT_RUNS,
+  RUN_FILES,
+  RUN_FILE_URL,
+  ARTIFACT_FILE_URL,
+  ARTIFACT_TYPES,
+  ARTIFACT_COLLECTIONS,
+  COLLECTION_VERSIONS,
+  RUN_INPUT_ARTIFACTS,
+  RUN_OUTPUT_ARTIFACTS,
+  ARTIFACT_MANIFEST,
+  PROJECT_SWEEPS,
+  SWEEP_RUNS,
+];

@@ -1,0 +1,55 @@
+/** Shared set-up for the API tests against the fake W&B server. */
+import type { WandbApiClient, WandbApiOptions } from '../../src/api/client.js';
+import { createWandbApi } from '../../src/api/client.js';
+import type { RangeSource } from '../../src/blobs/types.js';
+import type { Logger } from '../../src/core/log.js';
+import { createLogger } from '../../src/core/log.js';
+import type { FakeWandb } from '../fake-wandb/server.js';
+
+export interface CapturedLog {
+  logger: Logger;
+  lines: string[];
+}
+
+export function captureLog(level: 'debug' | 'warn' = 'debug'): CapturedLog {
+  const lines: string[] = [];
+  return { logger: createLogger({ level, sink: { write: (l) => lines.push(l) } }), lines };
+}
+
+export function apiFor(fake: FakeWandb, options: Partial<WandbApiOptions> = {}): WandbApiClient {
+  return createWandbApi({
+    baseUrl: fake.url,
+    apiKey: fake.apiKey,
+    // Short waits so fault tests stay fast; the policy logic is covered in retry.test.ts.
+    retry: { baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 12, deadlineMs: 30_000 },
+    downloadRetry: { baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 12, deadlineMs: 30_000 },
+    ...options,
+  });
+}
+
+export async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...page);
+  return out;
+}
+
+/** W&B's {"k": {"value": v}} config as users see it. */
+export function unwrapFixtureConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k === '_wandb' || k === 'wandb_version') continue;
+    out[k] = typeof v === 'object' && v !== null && 'value' in v ? (v as { value: unknown }).value : v;
+  }
+  return out;
+}
+
+export async function readRange(
+  source: RangeSource,
+  start: number,
+  end: number,
+  signal = new AbortController().signal,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await source.fetchRange(start, end, async (c) => void parts.push(Buffer.from(c)), signal);
+  return Buffer.concat(parts);
+}
