@@ -1,0 +1,15 @@
+import { WandbfsError } from '../core/errors.js';
+
+/**
+ * A directory was never listed and W&B cannot be reached (or failed) right now: there is nothing
+ * stored to answer from. Maps to EIO, never to ENOENT or an empty directory.
+ */
+export class OfflineMissError extends WandbfsError {
+  constructor(what: string, cause?: unknown) {
+    super(
+      'ERR_META_OFFLINE',
+      `${what} has not been listed yet and W&B is unavailable`,
+      cause === undefined ? {} : { cause },
+    );
+  }
+}

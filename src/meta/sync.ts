@@ -1,0 +1,108 @@
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { decide, type Ttls } from './freshness.js';
+import { OfflineMissError } from './errors.js';
+import type { MetaStore } from './store.js';
+
+/** Fetches one listing: pages written with generation `gen`, vanished rows dropped at the end. */
+export type Fetch = (gen: number, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Stale-while-revalidate over listings. A listing never fetched is waited for; one fetched before
+ * is answered from the store at once and, when its TTL has passed, refreshed in the background.
+ * At most one fetch per listing is in flight (single-flight map); concurrent callers share it.
+ */
+export class Syncer {
+  private readonly inflight = new Map<string, Promise<void>>();
+  /** the typed error of the last failed fetch per listing, rethrown while nothing is stored */
+  private readonly errors = new Map<string, unknown>();
+  private readonly abort = new AbortController();
+  private lastErrorText: string | null = null;
+  private closed = false;
+  /** number of fetches started (for tests and status) */
+  fetchesStarted = 0;
+
+  constructor(
+    private readonly store: MetaStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly ttls: Ttls,
+  ) {}
+
+  /**
+   * Makes the listing usable before the caller reads the store. Throws only when the listing was
+   * never completed and fetching it failed (or failed moments ago): then nothing can be answered.
+   */
+  async ensure(key: string, ttlMs: number, fetch: Fetch): Promise<void> {
+    const state = this.store.listing(key);
+    const decision = decide(state, ttlMs, this.clock.nowMs(), this.ttls);
+    switch (decision) {
+      case 'fresh':
+        return;
+      case 'revalidate':
+        this.background(key, fetch);
+        return;
+      case 'failed-recently':
+        throw this.errors.get(key) ?? new OfflineMissError(key);
+      case 'wait':
+        await this.run(key, fetch);
+        return;
+    }
+  }
+
+  /** Starts (or joins) a fetch of `key` and waits for it. */
+  run(key: string, fetch: Fetch): Promise<void> {
+    const existing = this.inflight.get(key);
+    if (existing) return existing;
+    if (this.closed) return Promise.reject(new OfflineMissError(key));
+    this.fetchesStarted++;
+    const p = this.fetchOnce(key, fetch).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Starts (or joins) a fetch without waiting; failures are recorded, not thrown. */
+  background(key: string, fetch: Fetch): void {
+    this.run(key, fetch).catch(() => {
+      // recorded in fetchOnce; the store keeps serving the previous rows
+    });
+  }
+
+  private async fetchOnce(key: string, fetch: Fetch): Promise<void> {
+    const gen = this.store.beginPass(key, this.clock.nowMs());
+    try {
+      await fetch(gen, this.abort.signal);
+      if (this.closed) return;
+      this.store.completePass(key, this.clock.nowMs());
+      this.errors.delete(key);
+    } catch (err) {
+      if (this.closed) throw err;
+      const text = errorMessage(err);
+      this.store.failPass(key, this.clock.nowMs(), text);
+      this.errors.set(key, err);
+      this.lastErrorText = `${key}: ${text}`;
+      this.log.warn('listing fetch failed; serving stored rows', { key, error: text });
+      throw err;
+    }
+  }
+
+  inFlight(): number {
+    return this.inflight.size;
+  }
+
+  lastError(): string | null {
+    return this.lastErrorText ?? this.store.lastError();
+  }
+
+  /** Resolves when every fetch in flight has settled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+}
