@@ -1,0 +1,108 @@
+import type { FileHandle } from 'node:fs/promises';
+import type { FillJob } from './fill-job.js';
+import { fetchInto } from './fetch-into.js';
+import type { RangeSource } from './types.js';
+
+/** Where one open reader currently gets its bytes; StoreReader switches between them. */
+export interface ReadBackend {
+  readonly kind: 'warm' | 'fill' | 'stream';
+  read(buf: Buffer, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A complete blob on disk: every read is a pread. */
+export class WarmBackend implements ReadBackend {
+  readonly kind = 'warm';
+  private closed = false;
+  constructor(private readonly fh: FileHandle) {}
+
+  async read(buf: Buffer, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+/** Reads through a running fill: wait for the byte range, then pread the partial file. */
+export class FillBackend implements ReadBackend {
+  readonly kind = 'fill';
+  private closed = false;
+  constructor(readonly job: FillJob) {}
+
+  async read(buf: Buffer, length: number, position: number): Promise<number> {
+    await this.job.waitFor(position, position + length);
+    return this.job.pread(buf, length, position);
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.job.release();
+    }
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Bytes straight from the source through one bounded window, cached nowhere: for blobs larger than
+ * the cache, a full disk, or a blob another process is filling. Sequential 128 KiB reads hit the
+ * window; memory stays at one window per open reader.
+ */
+export class StreamBackend implements ReadBackend {
+  readonly kind = 'stream';
+  private source: RangeSource | null = null;
+  private window: Buffer | null = null;
+  private winStart = 0;
+  private winLen = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly makeSource: () => RangeSource,
+    private readonly sizeBytes: number,
+    private readonly windowBytes: number,
+    private readonly stallMs: number,
+    private readonly onBytes: (n: number) => void,
+    /** When set, StoreReader tries to switch to the cached blob after this instant. */
+    public promoteAfterMs: number | null = null,
+  ) {}
+
+  read(buf: Buffer, length: number, position: number): Promise<number> {
+    // One window per reader: serialise so parallel reads do not refill it under each other.
+    const run = this.queue.then(() => this.readNow(buf, length, position));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readNow(buf: Buffer, length: number, position: number): Promise<number> {
+    const len = Math.max(0, Math.min(length, this.sizeBytes - position));
+    if (len === 0) return 0;
+    const inWindow = position >= this.winStart && position + len <= this.winStart + this.winLen;
+    if (!inWindow || !this.window) {
+      const want = Math.max(len, this.windowBytes);
+      const end = Math.min(this.sizeBytes, position + want);
+      if (!this.window || this.window.length < end - position) this.window = Buffer.allocUnsafe(want);
+      this.winLen = 0;
+      this.source ??= this.makeSource();
+      await fetchInto(this.source, position, end, this.window, this.stallMs, this.onBytes);
+      this.winStart = position;
+      this.winLen = end - position;
+    }
+    this.window.copy(buf, 0, position - this.winStart, position - this.winStart + len);
+    return len;
+  }
+
+  close(): Promise<void> {
+    this.window = null;
+    return Promise.resolve();
+  }
+}
