@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createWandbApi } from './api/client.js';
+import type { WandbApi } from './api/client-interface.js';
+import { AuthError } from './api/errors.js';
+import { createBlobCache } from './blobs/store.js';
+import { openDb } from './core/db.js';
+import { errorMessage } from './core/errors.js';
+import type { Logger } from './core/log.js';
+import { packageRoot } from './core/package-root.js';
+import { startControlServer } from './fs/control.js';
+import { FsCore } from './fs/core.js';
+import type { MountOptions } from './fs/fuse.js';
+import { runMounted } from './fs/lifecycle.js';
+import { mountFs, type MountedFs, type MountTimeouts } from './fs/mount.js';
+import { mountFiles, removeRecord, writeRecord } from './fs/registry.js';
+import type { Ttls } from './meta/freshness.js';
+import { createMetaTree } from './meta/tree.js';
+
+/** Everything a mount needs, already validated by the CLI. The API key is here, never on argv. */
+export interface AppConfig {
+  mountPoint: string;
+  cacheDir: string;
+  baseUrl: string;
+  apiKey: string;
+  /** where the key came from ('env', 'netrc:<path>'), shown by `wandbfs status`; never the key */
+  apiKeySource?: string;
+  entity?: string;
+  project?: string;
+  maxCacheBytes?: number;
+  mkdir: boolean;
+  ttl: Partial<Ttls>;
+  mount: Partial<MountOptions>;
+  timeouts: Partial<MountTimeouts>;
+  /** Where this process logs (daemon mode), recorded for `wandbfs status`. */
+  logFile: string | null;
+}
+
+export interface RunningApp {
+  mounted: MountedFs;
+  core: FsCore;
+  /** Unmounts (draining open files) and closes every layer. */
+  stop(): Promise<void>;
+  /** Closes the control socket, the mount record and every layer; for after an unmount. */
+  closeAfterUnmount(): Promise<void>;
+}
+
+export function wandbfsVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * The composition root: the only place that builds and wires api, meta, blobs and fs. Dependencies
+ * point one way (fs never sees api: the blob source factory is injected here).
+ */
+export async function startApp(
+  c: AppConfig,
+  log: Logger,
+  hooks: { onStopped?: () => Promise<void> } = {},
+): Promise<RunningApp> {
+  const mountPoint = resolve(c.mountPoint);
+  const version = wandbfsVersion();
+  const db = openDb({ dir: c.cacheDir });
+  const api = createWandbApi({ baseUrl: c.baseUrl, apiKey: c.apiKey, logger: log.child('api') });
+  const meta = createMetaTree({
+    db,
+    api,
+    log: log.child('meta'),
+    ttl: c.ttl,
+    baseUrl: c.baseUrl,
+    ...(c.entity === undefined ? {} : { rootEntity: c.entity }),
+    ...(c.project === undefined ? {} : { rootProject: c.project }),
+  });
+  const blobs = createBlobCache({
+    dir: c.cacheDir,
+    db,
+    log,
+    ...(c.maxCacheBytes === undefined ? {} : { maxCacheBytes: c.maxCacheBytes }),
+  });
+  const core = new FsCore({
+    meta,
+    blobs,
+    sourceFor: (content, path) => api.rangeSource(content.locator, path.replace(/^\//, '')),
+    owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    log: log.child('fs'),
+    version,
+    mountPoint,
+    statusExtra: () => ({ api: api.stats() }),
+  });
+
+  let closed = false;
+  const closeLayers = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    for (const [name, fn] of [
+      ['meta', () => meta.close()],
+      ['blobs', () => blobs.close()],
+      ['api', async () => api.close()],
+      ['db', async () => db.close()],
+    ] as const) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn(`closing ${name} failed`, { error: errorMessage(err) });
+      }
+    }
+  };
+
+  let mounted: MountedFs;
+  try {
+    await checkLogin(api, log);
+    mounted = await mountFs({
+      mountPoint,
+      core,
+      log: log.child('mount'),
+      mkdir: c.mkdir,
+      options: c.mount,
+      timeouts: c.timeouts,
+    });
+  } catch (err) {
+    await closeLayers();
+    throw err;
+  }
+
+  const files = mountFiles(c.cacheDir, mountPoint);
+  const control = await startControlServer(
+    files.socket,
+    { refresh: (p) => meta.refresh(p) },
+    log.child('control'),
+  ).catch((err: unknown) => {
+    log.warn('control socket unavailable; `wandbfs refresh` will not reach this mount', {
+      error: errorMessage(err),
+    });
+    return null;
+  });
+  await writeRecord({
+    pid: process.pid,
+    mountPoint,
+    cacheDir: c.cacheDir,
+    pidFile: files.pidFile,
+    logFile: c.logFile,
+    socket: files.socket,
+    startedAt: new Date().toISOString(),
+    version,
+    baseUrl: c.baseUrl,
+    apiKeySource: c.apiKeySource ?? 'unknown',
+  }).catch((err: unknown) => log.warn('cannot write the mount record', { error: errorMessage(err) }));
+
+  const afterUnmount = async (): Promise<void> => {
+    control?.close();
+    await removeRecord(mountPoint, process.pid).catch(() => undefined);
+    await closeLayers();
+    await hooks.onStopped?.();
+  };
+
+  return {
+    mounted,
+    core,
+    stop: async () => {
+      await mounted.unmount();
+      await afterUnmount();
+    },
+    closeAfterUnmount: afterUnmount,
+  };
+}
+
+/**
+ * A rejected key would give a mount where everything fails with EACCES: refuse to mount instead.
+ * An unreachable server is only a warning: whatever the cache holds is still served.
+ */
+async function checkLogin(api: WandbApi, log: Logger): Promise<void> {
+  try {
+    const viewer = await api.viewer(AbortSignal.timeout(15_000));
+    log.info('logged in to W&B', { user: viewer.username });
+  } catch (err) {
+    if (err instanceof AuthError) throw err;
+    log.warn('W&B is not reachable now; serving what the cache holds', { error: errorMessage(err) });
+  }
+}
+
+/** Foreground/daemon entry: mounts, then lets signals and external unmounts end the process. */
+export async function runApp(
+  c: AppConfig,
+  log: Logger,
+  hooks: { onStopped?: () => Promise<void> } = {},
+): Promise<RunningApp> {
+  const app = await startApp(c, log, hooks);
+  runMounted(app.mounted, { log, closeLayers: app.closeAfterUnmount });
+  return app;
+}

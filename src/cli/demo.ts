@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo [dir]`: starts the bundled fake W&B server with the `demo` fixture and mounts it in
+ * the foreground (default ./wandb-demo). Ctrl+C unmounts and stops both. No account needed.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { packageRoot } from '../core/package-root.js';
+import { out, reportError } from './print.js';
+import { mountForeground, type MountArgs } from './mount.js';
+
+interface FakeServer {
+  url: string;
+  apiKey: string;
+  close(): Promise<void>;
+}
+type StartFake = (o: { fixture: string }) => Promise<FakeServer>;
+
+async function main(): Promise<void> {
+  const dir = resolve(process.argv[2] ?? 'wandb-demo');
+  const serverJs = join(packageRoot(), 'dist', 'test', 'fake-wandb', 'server.js');
+  const mod = (await import(pathToFileURL(serverJs).href)) as { startFakeWandb: StartFake };
+  const server = await mod.startFakeWandb({ fixture: 'demo' });
+  const cacheDir = process.env.WANDBFS_DEMO_CACHE ?? (await mkdtemp(join(tmpdir(), 'wandbfs-demo-cache-')));
+  const args: MountArgs = {
+    dir,
+    cacheDir,
+    foreground: true,
+    allowOther: false,
+    logLevel: process.env.WANDBFS_LOG_LEVEL ?? 'warn',
+    mkdir: true,
+    attrTimeout: 10,
+    readTimeout: '120s',
+  };
+  try {
+    await mountForeground(args, {
+      baseUrl: server.url,
+      apiKey: server.apiKey,
+      onStopped: () => server.close(),
+    });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  out(`demo: fake W&B at ${server.url}, cache in ${cacheDir}`);
+  out('try:');
+  out(`  ls ${dir}`);
+  out(`  ls -la ${dir}/demo-user/mnist-classifier/runs`);
+  out(`  find ${dir}/demo-user -maxdepth 4 | head -40`);
+  out(`  cat ${dir}/.wandbfs/status.json`);
+  out(`  getfattr -d -R ${dir}/demo-user/mnist-classifier | head -20`);
+  out('Ctrl+C unmounts and stops the fake server.');
+}
+
+main().catch((err: unknown) => {
+  reportError(err, process.argv.includes('--debug'));
+  process.exit(1);
+});

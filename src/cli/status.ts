@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { formatBytes } from '../core/units.js';
+import { listWandbfsMounts } from '../fs/mountinfo.js';
+import { isAlive, readRecords, type MountRecord } from '../fs/registry.js';
+import { out, runCommand } from './print.js';
+
+interface Args {
+  json: boolean;
+  debug?: boolean;
+}
+
+export interface MountStatus {
+  mountPoint: string;
+  state: 'ok' | 'stale' | 'no-daemon' | 'not-mounted';
+  pid: number | null;
+  cacheDir: string | null;
+  logFile: string | null;
+  server: string | null;
+  apiKeySource: string | null;
+  live: Record<string, unknown> | null;
+}
+
+/** status.json is read by a child `cat` with a timeout, so a wedged daemon cannot hang us. */
+function readLive(mountPoint: string): Promise<Record<string, unknown> | null> {
+  return new Promise((resolve) => {
+    execFile(
+      'cat',
+      [`${mountPoint}/.wandbfs/status.json`],
+      { timeout: 3000, encoding: 'utf8' },
+      (err, stdout) => {
+        if (err) return resolve(null);
+        try {
+          resolve(JSON.parse(stdout) as Record<string, unknown>);
+        } catch {
+          resolve(null);
+        }
+      },
+    );
+  });
+}
+
+async function isStale(dir: string): Promise<boolean> {
+  try {
+    await stat(dir);
+    return false;
+  } catch (err) {
+    return ['ENOTCONN', 'ECONNABORTED', 'EIO'].includes((err as NodeJS.ErrnoException).code ?? '');
+  }
+}
+
+export async function collectStatus(): Promise<MountStatus[]> {
+  const mounts = await listWandbfsMounts();
+  const records = await readRecords();
+  const byPoint = new Map<string, MountRecord>(records.map((r) => [r.mountPoint, r]));
+  const result: MountStatus[] = [];
+  for (const m of mounts) {
+    const rec = byPoint.get(m.mountPoint);
+    byPoint.delete(m.mountPoint);
+    const alive = rec ? isAlive(rec.pid) : false;
+    const stale = await isStale(m.mountPoint);
+    result.push({
+      mountPoint: m.mountPoint,
+      state: stale ? 'stale' : alive ? 'ok' : 'no-daemon',
+      pid: rec?.pid ?? null,
+      cacheDir: rec?.cacheDir ?? null,
+      logFile: rec?.logFile ?? null,
+      server: rec?.baseUrl ?? null,
+      apiKeySource: rec?.apiKeySource ?? null,
+      live: stale ? null : await readLive(m.mountPoint),
+    });
+  }
+  for (const rec of byPoint.values()) {
+    if (!isAlive(rec.pid)) continue; // leftover record of a crashed daemon
+    result.push({
+      mountPoint: rec.mountPoint,
+      state: 'not-mounted',
+      pid: rec.pid,
+      cacheDir: rec.cacheDir,
+      logFile: rec.logFile,
+      server: rec.baseUrl ?? null,
+      apiKeySource: rec.apiKeySource ?? null,
+      live: null,
+    });
+  }
+  return result;
+}
+
+export const statusCommand: CommandModule<object, Args> = {
+  command: 'status',
+  describe: 'List wandbfs mounts with their pids, cache dirs, logs and live state',
+  builder: (y: Argv) =>
+    y
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .example('$0 status', 'show every wandbfs mount')
+      .example('$0 status --json | jq', 'the same as JSON') as unknown as Argv<Args>,
+  handler: (argv: ArgumentsCamelCase<Args>) =>
+    runCommand(argv.debug, async () => {
+      const all = await collectStatus();
+      if (argv.json) return out(JSON.stringify(all, null, 2));
+      if (all.length === 0) return out('no wandbfs mounts');
+      for (const s of all) {
+        out(`${s.mountPoint}  [${s.state}]`);
+        out(`  pid: ${s.pid ?? '-'}   cache: ${s.cacheDir ?? '-'}`);
+        if (s.server) out(`  server: ${s.server}   key from: ${s.apiKeySource ?? '-'}`);
+        if (s.logFile) out(`  log: ${s.logFile}`);
+        const live = s.live;
+        if (live) {
+          const cache = live.cache as
+            { hits?: number; misses?: number; bytesDownloaded?: number } | undefined;
+          out(
+            `  open files: ${String(live.openFiles)}   downloads: ${String(live.downloadsInFlight)}   cache hits/misses: ${cache?.hits ?? 0}/${cache?.misses ?? 0}   downloaded: ${formatBytes(cache?.bytesDownloaded ?? 0)}`,
+          );
+        }
+        if (s.state === 'stale') out(`  fix: wandbfs unmount ${s.mountPoint}   (the daemon is gone)`);
+        if (s.state === 'no-daemon')
+          out('  note: mounted, but no wandbfs record for it (started by another user or version?)');
+      }
+    }),
+};

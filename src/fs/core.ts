@@ -1,0 +1,307 @@
+import type { BlobCache, RangeSource } from '../blobs/types.js';
+import type { FileContent, FileNode, MetaTree, Node, NodeKind } from '../meta/types.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import { digestKey } from '../core/digest.js';
+import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
+import {
+  BadHandleError,
+  IsADirectoryError,
+  NoEntryError,
+  NotADirectoryError,
+  NotASymlinkError,
+  NoXattrError,
+  ReadOnlyError,
+  ShortReadError,
+  ShuttingDownError,
+  UnreadableError,
+} from './errors.js';
+import { HandleTable, type Handle } from './handles.js';
+import { renderStatus, StatusTree, type StatusEntry } from './status-file.js';
+import { newOpStats, type OpStats } from './wrap.js';
+
+export type BlobContent = Extract<FileContent, { type: 'blob' }>;
+
+export interface FsCoreOptions {
+  meta: MetaTree;
+  blobs: BlobCache;
+  /** Builds the byte source for a blob; injected by src/app.ts so fs never imports api. */
+  sourceFor(content: BlobContent, path: string): RangeSource;
+  owner: Owner;
+  log: Logger;
+  version: string;
+  mountPoint?: string;
+  clock?: Clock;
+  /** Extra status.json fields (API counters, throttling); must hold no secrets. */
+  statusExtra?: () => Record<string, unknown>;
+}
+
+export interface DirListing {
+  names: string[];
+  stats: FuseStat[];
+}
+
+export interface StatfsResult {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
+
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+const ST_RDONLY = 1;
+const ST_NOSUID = 2;
+
+/**
+ * The filesystem as plain async methods over MetaTree + BlobCache, with no FUSE types: handlers.ts
+ * adapts these to fuse-native, so everything here is testable without a mount. Never touches the
+ * network itself and never blocks the event loop.
+ */
+export class FsCore {
+  readonly stats: OpStats = newOpStats();
+  private readonly handles = new HandleTable();
+  private readonly clock: Clock;
+  private readonly startedAtMs: number;
+  private draining = false;
+  private nativeStats: () => Record<string, number> = () => ({});
+  private readonly statusTree: StatusTree;
+
+  constructor(private readonly o: FsCoreOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.startedAtMs = this.clock.nowMs();
+    this.statusTree = new StatusTree(
+      () => this.statusBytes(),
+      () => this.clock.nowMs(),
+      this.startedAtMs,
+    );
+  }
+
+  /** The mount adds counters only fuse-native knows (leaked thread buffers). */
+  attachNativeStats(fn: () => Record<string, number>): void {
+    this.nativeStats = fn;
+  }
+
+  /** Stop taking new opens (shutdown); reads on open handles continue. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
+  async getattr(path: string): Promise<FuseStat> {
+    if (StatusTree.owns(path)) {
+      const e = this.statusEntry(path);
+      const size =
+        e.kind === 'file' ? e.bytes.length : e.kind === 'symlink' ? Buffer.byteLength(e.target) : 4096;
+      return makeStat(e.kind, size, e.mtimeMs, e.mtimeMs, this.o.owner);
+    }
+    return statFor(await this.node(path), this.o.owner);
+  }
+
+  async readdir(path: string): Promise<DirListing> {
+    if (StatusTree.owns(path)) {
+      const children = this.statusTree.children(path);
+      if (children) return this.listing(children);
+      throw this.statusEntry(path) ? new NotADirectoryError(path) : new NoEntryError(path);
+    }
+    const entries = await this.o.meta.readdir(path);
+    if (entries === null) {
+      const node = await this.o.meta.lookup(path);
+      if (node) throw new NotADirectoryError(path);
+      throw new NoEntryError(path);
+    }
+    const out: { name: string; kind: NodeKind }[] = [];
+    for (const e of entries) {
+      // A name fuse-native cannot pass (non-string) would hang the caller; a bad name would corrupt
+      // the listing. The metadata layer should never produce one, so say so loudly and skip it.
+      if (
+        typeof e.name !== 'string' ||
+        e.name === '' ||
+        e.name === '.' ||
+        e.name === '..' ||
+        /[/\0]/.test(e.name)
+      ) {
+        this.o.log.warn('skipping invalid directory entry name', { path, name: String(e.name) });
+        continue;
+      }
+      out.push(e);
+    }
+    if (path === '/' && !out.some((e) => e.name === '.wandbfs')) out.push({ name: '.wandbfs', kind: 'dir' });
+    return this.listing(out);
+  }
+
+  async opendir(path: string): Promise<number> {
+    if (StatusTree.owns(path)) {
+      if (this.statusEntry(path).kind !== 'dir') throw new NotADirectoryError(path);
+      return 0;
+    }
+    const node = await this.node(path);
+    if (node.kind !== 'dir') throw new NotADirectoryError(path);
+    return 0;
+  }
+
+  async open(path: string, flags: number): Promise<number> {
+    if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0)
+      throw new ReadOnlyError('open for writing', path);
+    if (this.draining) throw new ShuttingDownError(path);
+    if (StatusTree.owns(path)) {
+      const e = this.statusEntry(path);
+      if (e.kind !== 'file') throw new IsADirectoryError(path);
+      return this.handles.add({ kind: 'bytes', path, bytes: e.bytes });
+    }
+    const node = await this.node(path);
+    if (node.kind === 'dir') throw new IsADirectoryError(path);
+    if (node.kind === 'symlink') throw new UnreadableError(path, 'symbolic link reached open unresolved');
+    return this.handles.add(await this.openFile(node));
+  }
+
+  async read(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    const h = this.handles.get(fh);
+    if (!h) throw new BadHandleError(fh);
+    if (h.kind === 'bytes') {
+      if (position >= h.bytes.length) return 0;
+      return h.bytes.copy(buf, 0, position, Math.min(h.bytes.length, position + length));
+    }
+    const want = Math.min(length, h.sizeBytes - position);
+    if (want <= 0) return 0;
+    // Fill the whole request: a short reply would look like EOF to the reader (silent truncation).
+    let got = 0;
+    while (got < want) {
+      const target = got === 0 ? buf : buf.subarray(got);
+      const n = await h.reader.read(target, want - got, position + got);
+      if (n <= 0) throw new ShortReadError(h.path, position + got, h.sizeBytes);
+      got += n;
+    }
+    return got;
+  }
+
+  async release(fh: number): Promise<void> {
+    const h = this.handles.remove(fh);
+    if (h?.kind === 'blob') await h.reader.close();
+  }
+
+  async readlink(path: string): Promise<string> {
+    if (StatusTree.owns(path)) {
+      const e = this.statusEntry(path);
+      if (e.kind !== 'symlink') throw new NotASymlinkError(path);
+      return e.target;
+    }
+    const node = await this.node(path);
+    if (node.kind !== 'symlink') throw new NotASymlinkError(path);
+    return node.target;
+  }
+
+  async statfs(): Promise<StatfsResult> {
+    return {
+      bsize: 4096,
+      frsize: 4096,
+      blocks: 0,
+      bfree: 0,
+      bavail: 0,
+      files: 0,
+      ffree: 0,
+      favail: 0,
+      fsid: 0,
+      flag: ST_RDONLY | ST_NOSUID,
+      namemax: 255,
+    };
+  }
+
+  /** Only user.* names exist; security.* and system.* (asked by ls -l for every entry) fail fast. */
+  async getxattr(path: string, name: string): Promise<Buffer> {
+    if (!name.startsWith('user.')) throw new NoXattrError(path, name);
+    const attrs = await this.xattrs(path);
+    const v = attrs[name];
+    if (v === undefined) throw new NoXattrError(path, name);
+    return Buffer.from(v, 'utf8');
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    return Object.keys(await this.xattrs(path)).filter((k) => k.startsWith('user.'));
+  }
+
+  /** Used by mount shutdown: closes every reader still open (their blobs get unpinned). */
+  async closeAll(): Promise<void> {
+    const all = [...this.handles.values()];
+    await Promise.allSettled(all.map((h) => (h.kind === 'blob' ? h.reader.close() : Promise.resolve())));
+  }
+
+  private async xattrs(path: string): Promise<Record<string, string>> {
+    if (StatusTree.owns(path)) {
+      this.statusEntry(path);
+      return {};
+    }
+    return (await this.node(path)).xattrs;
+  }
+
+  private async openFile(node: FileNode): Promise<Handle> {
+    const c = node.content;
+    switch (c.type) {
+      case 'generated':
+        return { kind: 'bytes', path: node.path, bytes: c.bytes };
+      case 'blob': {
+        const reader = await this.o.blobs.open({
+          digest: c.digest,
+          sizeBytes: node.sizeBytes,
+          source: () => this.o.sourceFor(c, node.path),
+        });
+        this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
+        return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader };
+      }
+      case 'reference':
+        this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: c.ref });
+        throw new UnreadableError(node.path, `reference-only entry (${c.ref}); fetch it from its source`);
+      case 'unreadable':
+        this.o.log.warn('file is not readable', { path: node.path, reason: c.reason });
+        throw new UnreadableError(node.path, c.reason);
+    }
+  }
+
+  private async node(path: string): Promise<Node> {
+    const node = await this.o.meta.lookup(path);
+    if (!node) throw new NoEntryError(path);
+    return node;
+  }
+
+  private listing(entries: { name: string; kind: NodeKind }[]): DirListing {
+    const names = ['.', '..'];
+    const stats = [typeOnlyStat('dir', this.o.owner), typeOnlyStat('dir', this.o.owner)];
+    for (const e of entries) {
+      names.push(e.name);
+      stats.push(typeOnlyStat(e.kind, this.o.owner));
+    }
+    return { names, stats };
+  }
+
+  private statusEntry(path: string): StatusEntry {
+    const e = this.statusTree.entry(path);
+    if (!e) throw new NoEntryError(path);
+    return e;
+  }
+
+  private statusBytes(): Buffer {
+    return renderStatus({
+      version: this.o.version,
+      mountPoint: this.o.mountPoint ?? '',
+      startedAtMs: this.startedAtMs,
+      nowMs: this.clock.nowMs(),
+      openHandles: this.handles.size,
+      fills: this.o.blobs.inFlight(),
+      blobCounters: this.o.blobs.counters(),
+      meta: this.o.meta.status(),
+      ops: { ...this.stats, ...this.nativeStats() },
+      extra: this.o.statusExtra?.() ?? {},
+    });
+  }
+}

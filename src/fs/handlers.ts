@@ -1,0 +1,52 @@
+import type { FsCore } from './core.js';
+import { ReadOnlyError } from './errors.js';
+import { wrap, type WrapContext } from './wrap.js';
+
+type Handler = (...args: never[]) => void;
+
+/**
+ * fuse-native ops: one thin line each, all through wrap(). getxattr/listxattr have our own signature
+ * (see fuse.ts, which overrides their native glue). `access` is left out on purpose: with
+ * default_permissions the kernel checks modes itself.
+ */
+export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Handler> {
+  const rofs = (op: string) =>
+    wrap(ctx, op, 'void', async (path: unknown) => {
+      throw new ReadOnlyError(op, typeof path === 'string' ? path : '');
+    });
+  return {
+    getattr: wrap(ctx, 'getattr', 'value', (p: string) => core.getattr(p)),
+    readdir: wrap(ctx, 'readdir', 'values', async (p: string) => {
+      const l = await core.readdir(p);
+      return [l.names, l.stats];
+    }),
+    opendir: wrap(ctx, 'opendir', 'value', (p: string) => core.opendir(p)),
+    releasedir: wrap(ctx, 'releasedir', 'void', async () => undefined),
+    open: wrap(ctx, 'open', 'value', (p: string, flags: number) => core.open(p, flags)),
+    read: wrap(ctx, 'read', 'count', (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
+      core.read(fh, buf, len, pos),
+    ),
+    release: wrap(ctx, 'release', 'void', (_p: string, fh: number) => core.release(fh)),
+    readlink: wrap(ctx, 'readlink', 'value', (p: string) => core.readlink(p)),
+    statfs: wrap(ctx, 'statfs', 'value', () => core.statfs()),
+    getxattr: wrap(ctx, 'getxattr', 'value', (p: string, name: string) => core.getxattr(p, name)),
+    listxattr: wrap(ctx, 'listxattr', 'value', (p: string) => core.listxattr(p)),
+    // Defence in depth: the `ro` mount option makes the kernel refuse these before they reach us.
+    write: rofs('write'),
+    create: rofs('create'),
+    mknod: rofs('mknod'),
+    mkdir: rofs('mkdir'),
+    unlink: rofs('unlink'),
+    rmdir: rofs('rmdir'),
+    rename: rofs('rename'),
+    link: rofs('link'),
+    symlink: rofs('symlink'),
+    truncate: rofs('truncate'),
+    ftruncate: rofs('ftruncate'),
+    chmod: rofs('chmod'),
+    chown: rofs('chown'),
+    utimens: rofs('utimens'),
+    setxattr: rofs('setxattr'),
+    removexattr: rofs('removexattr'),
+  };
+}

@@ -1,0 +1,43 @@
+import type { BlobReader } from '../blobs/types.js';
+
+export type Handle =
+  | { kind: 'blob'; path: string; sizeBytes: number; reader: BlobReader }
+  | { kind: 'bytes'; path: string; bytes: Buffer };
+
+const MAX_FH = 0x7fffffff;
+
+/** Open files by fh. fuse-native carries fh as an int32 where 0 means "none", so ids start at 1. */
+export class HandleTable {
+  private readonly handles = new Map<number, Handle>();
+  private next = 1;
+
+  add(handle: Handle): number {
+    while (this.handles.has(this.next)) this.advance();
+    const fh = this.next;
+    this.advance();
+    this.handles.set(fh, handle);
+    return fh;
+  }
+
+  get(fh: number): Handle | undefined {
+    return this.handles.get(fh);
+  }
+
+  remove(fh: number): Handle | undefined {
+    const h = this.handles.get(fh);
+    this.handles.delete(fh);
+    return h;
+  }
+
+  get size(): number {
+    return this.handles.size;
+  }
+
+  values(): IterableIterator<Handle> {
+    return this.handles.values();
+  }
+
+  private advance(): void {
+    this.next = this.next >= MAX_FH ? 1 : this.next + 1;
+  }
+}

@@ -1,0 +1,118 @@
+import type { Logger } from '../core/log.js';
+import { errorMessage, WandbfsError } from '../core/errors.js';
+import { Errno, errnoName, isRoutine } from './errno.js';
+import { OpTimeoutError } from './errors.js';
+
+/** fuse-native's callback: the first argument is always a number (errno ≤ 0, or a byte count for read). */
+export type FuseCallback = (code: number, ...values: unknown[]) => void;
+
+/**
+ * How a handler's result becomes a reply:
+ * - 'value': cb(0, value); the value must not be null/undefined (fuse-native hangs the caller on it)
+ * - 'count': cb(n) with a non-negative integer byte count (read)
+ * - 'values': cb(0, ...array) (readdir: names, stats)
+ * - 'void':  cb(0)
+ */
+export type ReplyKind = 'value' | 'values' | 'count' | 'void';
+
+export interface OpStats {
+  ops: number;
+  errors: Record<string, number>;
+  timeouts: number;
+  inFlight: number;
+}
+
+export interface WrapContext {
+  log: Logger;
+  stats: OpStats;
+  /** Per-operation deadline in ms (null: none). A late result after the deadline is dropped. */
+  deadlineMs(op: string): number | null;
+}
+
+export function newOpStats(): OpStats {
+  return { ops: 0, errors: {}, timeouts: 0, inFlight: 0 };
+}
+
+/**
+ * Wraps one async handler for fuse-native. Whatever the handler does (resolve, reject, throw
+ * synchronously, return garbage, never settle) the kernel gets exactly one numeric reply, so no
+ * caller is ever stuck in D-state. Failures are logged once with op, path and errno.
+ */
+export function wrap<A extends unknown[]>(
+  ctx: WrapContext,
+  op: string,
+  kind: ReplyKind,
+  fn: (...args: A) => Promise<unknown>,
+): (...args: [...A, FuseCallback]) => void {
+  return (...all: [...A, FuseCallback]) => {
+    const cb = all[all.length - 1] as FuseCallback;
+    const args = all.slice(0, -1) as unknown as A;
+    const path = typeof args[0] === 'string' ? args[0] : '';
+    ctx.stats.ops++;
+    ctx.stats.inFlight++;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    const fail = (err: unknown): void => {
+      if (done) return;
+      const name = errnoName(err);
+      finish(Errno[name]);
+      ctx.stats.errors[name] = (ctx.stats.errors[name] ?? 0) + 1;
+      const fields = {
+        op,
+        path,
+        errno: name,
+        ...(err instanceof WandbfsError ? { code: err.code } : {}),
+        error: errorMessage(err),
+      };
+      if (isRoutine(name)) ctx.log.debug('fuse op failed', fields);
+      else ctx.log.warn('fuse op failed', fields);
+    };
+
+    const finish = (code: number, ...values: unknown[]): void => {
+      if (done) return;
+      done = true;
+      ctx.stats.inFlight--;
+      if (timer) clearTimeout(timer);
+      try {
+        cb(code, ...values);
+      } catch (err) {
+        // The native side rejected our reply; nothing more can be sent for this request.
+        ctx.log.error('fuse reply rejected', { op, path, error: errorMessage(err) });
+      }
+    };
+
+    const succeed = (result: unknown): void => {
+      if (done) return;
+      if (kind === 'void') return finish(0);
+      if (kind === 'count') {
+        if (typeof result === 'number' && Number.isSafeInteger(result) && result >= 0) return finish(result);
+        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned an invalid byte count`));
+      }
+      if (kind === 'values') {
+        if (Array.isArray(result)) return finish(0, ...(result as unknown[]));
+        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned no values`));
+      }
+      if (result === null || result === undefined) {
+        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned no value`));
+      }
+      finish(0, result);
+    };
+
+    const deadline = ctx.deadlineMs(op);
+    if (deadline !== null) {
+      timer = setTimeout(() => {
+        ctx.stats.timeouts++;
+        fail(new OpTimeoutError(op, path, deadline));
+      }, deadline);
+      // A safety net, not a reason to keep the process alive after the unmount.
+      timer.unref();
+    }
+
+    try {
+      fn(...args).then(succeed, fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}

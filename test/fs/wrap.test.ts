@@ -1,0 +1,106 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WandbfsError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/log.js';
+import { Errno, errnoName, toErrno } from '../../src/fs/errno.js';
+import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
+import { parseMountinfo } from '../../src/fs/mountinfo.js';
+import { newOpStats, wrap, type WrapContext } from '../../src/fs/wrap.js';
+
+function ctx(deadline: number | null = null): WrapContext & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    log: createLogger({ level: 'debug', sink: { write: (l) => void lines.push(l) } }),
+    stats: newOpStats(),
+    deadlineMs: () => deadline,
+  };
+}
+
+function call(fn: (...a: never[]) => void, ...args: unknown[]): Promise<unknown[][]> {
+  const calls: unknown[][] = [];
+  (fn as (...a: unknown[]) => void)(...args, (...r: unknown[]) => calls.push(r));
+  return new Promise((r) => setTimeout(() => r(calls), 30));
+}
+
+describe('errno table', () => {
+  it('maps typed errors by code and everything else to EIO', () => {
+    assert.equal(toErrno(new NoEntryError('/x')), Errno.ENOENT);
+    assert.equal(toErrno(new ReadOnlyError('mkdir', '/x')), Errno.EROFS);
+    assert.equal(errnoName(new WandbfsError('ERR_AUTH', 'no')), 'EACCES');
+    assert.equal(errnoName(new WandbfsError('ERR_INTEGRITY', 'bad')), 'EIO');
+    assert.equal(errnoName(new WandbfsError('ERR_SOMETHING_NEW', '?')), 'EIO');
+    assert.equal(
+      errnoName(Object.assign(new Error('x'), { code: 'ENOENT' })),
+      'EIO',
+      'raw fs errors are internal',
+    );
+    assert.equal(errnoName('a string'), 'EIO');
+  });
+});
+
+describe('wrap', () => {
+  it('always answers exactly once with a number, whatever the handler does', async () => {
+    const c = ctx();
+    const ok = wrap(c, 'getattr', 'value', async () => ({ mode: 1 }));
+    assert.deepEqual(await call(ok, '/a'), [[0, { mode: 1 }]]);
+    const throwsSync = wrap(c, 'getattr', 'value', () => {
+      throw new NoEntryError('/b');
+    });
+    assert.deepEqual(await call(throwsSync, '/b'), [[Errno.ENOENT]]);
+    const rejects = wrap(c, 'open', 'value', async () => Promise.reject(new Error('boom')));
+    assert.deepEqual(await call(rejects, '/c'), [[Errno.EIO]]);
+    const nullValue = wrap(c, 'readlink', 'value', async () => null);
+    assert.deepEqual(await call(nullValue, '/d'), [[Errno.EIO]], 'null would hang the caller in fuse-native');
+    const count = wrap(c, 'read', 'count', async () => 4096);
+    assert.deepEqual(await call(count, '/e'), [[4096]]);
+    const badCount = wrap(c, 'read', 'count', async () => -3);
+    assert.deepEqual(await call(badCount, '/e'), [[Errno.EIO]]);
+    const values = wrap(c, 'readdir', 'values', async () => [['a'], [{}]]);
+    assert.deepEqual(await call(values, '/'), [[0, ['a'], [{}]]]);
+    const v = wrap(c, 'release', 'void', async () => 'ignored');
+    assert.deepEqual(await call(v, '/'), [[0]]);
+    assert.equal(c.stats.inFlight, 0);
+    assert.equal(c.stats.errors.EIO, 3);
+    assert.equal(c.stats.errors.ENOENT, 1);
+  });
+
+  it('logs a failure once with op, path and errno (routine errors at debug)', async () => {
+    const c = ctx();
+    await call(
+      wrap(c, 'open', 'value', async () => Promise.reject(new WandbfsError('ERR_STALL', 'no progress'))),
+      '/x/y',
+    );
+    assert.equal(c.lines.length, 1);
+    assert.match(c.lines[0]!, /WARN .*"op":"open","path":"\/x\/y","errno":"EIO","code":"ERR_STALL"/);
+    await call(
+      wrap(c, 'getattr', 'value', async () => Promise.reject(new NoEntryError('/z'))),
+      '/z',
+    );
+    assert.match(c.lines[1]!, /DEBUG .*"errno":"ENOENT"/);
+  });
+
+  it('answers EIO when a handler outlives its deadline and ignores the late result', async () => {
+    const c = ctx(20);
+    let release: (n: number) => void = () => undefined;
+    const fn = wrap(c, 'read', 'count', () => new Promise<number>((r) => (release = r)));
+    const calls = await call(fn, '/slow');
+    assert.deepEqual(calls, [[Errno.EIO]]);
+    release(10);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls.length, 1);
+    assert.equal(c.stats.timeouts, 1);
+  });
+});
+
+describe('mountinfo', () => {
+  it('parses mount points with escaped spaces and the fs type', () => {
+    const text =
+      '36 35 98:0 / /mnt/with\\040space rw,noatime master:1 - fuse.wandbfs wandbfs ro,user_id=0\n' +
+      '37 35 98:0 / /data rw shared:2 - ext4 /dev/sda1 rw\n';
+    assert.deepEqual(parseMountinfo(text), [
+      { mountPoint: '/mnt/with space', fsType: 'fuse.wandbfs', source: 'wandbfs', userId: 0 },
+      { mountPoint: '/data', fsType: 'ext4', source: '/dev/sda1', userId: null },
+    ]);
+  });
+});
