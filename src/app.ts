@@ -28,6 +28,9 @@ export interface AppConfig {
   entity?: string;
   project?: string;
   maxCacheBytes?: number;
+  minFreeBytes?: number;
+  /** reuse blobs from the W&B SDK's cache ($WANDB_CACHE_DIR); false switches it off */
+  sdkCache?: boolean;
   mkdir: boolean;
   ttl: Partial<Ttls>;
   mount: Partial<MountOptions>;
@@ -81,6 +84,8 @@ export async function startApp(
     db,
     log,
     ...(c.maxCacheBytes === undefined ? {} : { maxCacheBytes: c.maxCacheBytes }),
+    ...(c.minFreeBytes === undefined ? {} : { minFreeBytes: c.minFreeBytes }),
+    ...(c.sdkCache === false ? { sdkCacheDir: null } : {}),
   });
   const core = new FsCore({
     meta,

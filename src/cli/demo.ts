@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     allowOther: false,
     logLevel: process.env.WANDBFS_LOG_LEVEL ?? 'warn',
     mkdir: true,
+    sdkCache: true,
     attrTimeout: 10,
     readTimeout: '120s',
   };

@@ -22,6 +22,8 @@ export interface MountArgs {
   cacheDir?: string;
   baseUrl?: string;
   maxCacheSize?: string;
+  minFreeSpace?: string;
+  sdkCache: boolean;
   foreground: boolean;
   allowOther: boolean;
   logLevel: string;
@@ -41,6 +43,7 @@ const FORWARDED: (keyof MountArgs)[] = [
   'project',
   'baseUrl',
   'maxCacheSize',
+  'minFreeSpace',
   'logLevel',
   'ttlListing',
   'ttlRun',
@@ -62,7 +65,16 @@ export function mountBuilder(y: Argv): Argv<MountArgs> {
       type: 'string',
       describe: 'W&B API URL (default $WANDB_BASE_URL or https://api.wandb.ai)',
     })
-    .option('max-cache-size', { type: 'string', describe: 'blob cache limit, e.g. 50G' })
+    .option('max-cache-size', { type: 'string', describe: 'blob cache limit, e.g. 50G (default 50G)' })
+    .option('min-free-space', {
+      type: 'string',
+      describe: 'keep at least this much free on the cache filesystem, e.g. 5G (default 5G)',
+    })
+    .option('sdk-cache', {
+      type: 'boolean',
+      default: true,
+      describe: 'reuse blobs the W&B SDK already downloaded ($WANDB_CACHE_DIR); --no-sdk-cache to skip',
+    })
     .option('foreground', {
       alias: 'f',
       type: 'boolean',
@@ -132,6 +144,8 @@ export function configFromArgs(
     ...(a.entity === undefined ? {} : { entity: a.entity }),
     ...(a.project === undefined ? {} : { project: a.project }),
     ...(a.maxCacheSize === undefined ? {} : { maxCacheBytes: parseSize(a.maxCacheSize) }),
+    ...(a.minFreeSpace === undefined ? {} : { minFreeBytes: parseSize(a.minFreeSpace) }),
+    sdkCache: a.sdkCache,
     mkdir: a.mkdir,
     ttl: ttlsFrom(a),
     mount: {
@@ -175,6 +189,7 @@ async function mountDaemon(a: MountArgs): Promise<number> {
     if (v !== undefined && v !== false) args.push(`--${kebab(k)}`, String(v));
   }
   if (a.allowOther) args.push('--allow-other');
+  if (!a.sdkCache) args.push('--no-sdk-cache');
   const startOffset = (await logFd.stat()).size;
   // The key reaches the child through the inherited environment or netrc, never argv.
   const child = spawn(process.execPath, args, {
