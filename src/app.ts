@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createWandbApi } from './api/client.js';
 import type { WandbApi } from './api/client-interface.js';
 import { AuthError } from './api/errors.js';
@@ -7,11 +6,11 @@ import { createBlobCache } from './blobs/store.js';
 import { openDb } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { packageRoot } from './core/package-root.js';
 import { startControlServer } from './fs/control.js';
 import { FsCore } from './fs/core.js';
 import type { MountOptions } from './fs/fuse.js';
 import { runMounted } from './fs/lifecycle.js';
+import { wandbfsVersion } from './core/version.js';
 import { mountFs, type MountedFs, type MountTimeouts } from './fs/mount.js';
 import { mountFiles, removeRecord, writeRecord } from './fs/registry.js';
 import type { Ttls } from './meta/freshness.js';
@@ -46,15 +45,6 @@ export interface RunningApp {
   stop(): Promise<void>;
   /** Closes the control socket, the mount record and every layer; for after an unmount. */
   closeAfterUnmount(): Promise<void>;
-}
-
-export function wandbfsVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 /**

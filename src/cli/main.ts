@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { wandbfsVersion } from '../app.js';
+import { wandbfsVersion } from '../core/version.js';
 import { cacheCommand } from './cache.js';
 import { doctorCommand } from './doctor.js';
 import { mountCommand } from './mount.js';
