@@ -1,0 +1,71 @@
+/** The bench's own FUSE filesystems (passthrough, in-memory) and rclone, mounted as child processes. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mountDaemon, type MountedDaemon } from './fuse-daemon.js';
+import { makeTempDir } from './tmp.js';
+
+const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
+
+export async function mountPassthrough(sourceDir: string, kernelCache: boolean): Promise<MountedDaemon> {
+  const { path } = await makeTempDir(kernelCache ? 'pt-kc' : 'pt');
+  const mnt = join(path, 'mnt');
+  const args = [join(benchDir, 'passthrough-fs.js'), sourceDir, mnt];
+  if (kernelCache) args.push('--kernel-cache');
+  await mkdir(mnt);
+  return mountDaemon('passthrough-fs', process.execPath, args, mnt);
+}
+
+export async function mountMemoryFs(
+  runs: number,
+  filesPerRun: number,
+  xattr: boolean,
+): Promise<MountedDaemon> {
+  const { path } = await makeTempDir('memfs');
+  const mnt = join(path, 'mnt');
+  await mkdir(mnt);
+  const args = [
+    join(benchDir, 'memory-fs.js'),
+    mnt,
+    '--runs',
+    String(runs),
+    '--files-per-run',
+    String(filesPerRun),
+  ];
+  if (xattr) args.push('--xattr');
+  return mountDaemon('memory-fs', process.execPath, args, mnt);
+}
+
+/**
+ * `rclone mount :http:` of the bench's HTTP server with a full VFS cache, as a user would set it up
+ * for read-only checkpoints. A fresh cache dir per mount unless one is passed (for warm-after-remount).
+ */
+export async function mountRclone(
+  httpUrl: string,
+  cacheDir?: string,
+): Promise<MountedDaemon & { cacheDir: string; removeDir: () => Promise<void> }> {
+  const { path, remove } = await makeTempDir('rclone');
+  const mnt = join(path, 'mnt');
+  await mkdir(mnt);
+  const cache = cacheDir ?? join(path, 'cache');
+  const config = join(path, 'rclone.conf');
+  await writeFile(config, '');
+  const args = [
+    'mount',
+    ':http:',
+    mnt,
+    '--http-url',
+    httpUrl,
+    '--vfs-cache-mode',
+    'full',
+    '--read-only',
+    '--cache-dir',
+    cache,
+    '--config',
+    config,
+    '--log-level',
+    'ERROR',
+  ];
+  const m = await mountDaemon('rclone mount', 'rclone', args, mnt);
+  return { ...m, cacheDir: cache, removeDir: remove };
+}

@@ -1,0 +1,112 @@
+/** What every workload gets: options, the report, the data, the byte sources, and the wandbfs handle. */
+import type { LocalData, LocalFile } from './data.js';
+import type { FileServer, Shaping } from './file-server.js';
+import type { FixtureFile } from './fake-files.js';
+import type { Comparison, Report, Row, Unit } from './report.js';
+import type { Wandbfs } from './wandbfs.js';
+
+export interface Options {
+  quick: boolean;
+  runs: number;
+  only: string[];
+  json: string | null;
+}
+
+/** A file as the network baselines see it. `readBytes` < `sizeBytes` means "read only the first readBytes". */
+export interface NetFile {
+  /** name on the bench HTTP server's index page (what rclone lists) */
+  name: string;
+  sizeBytes: number;
+  readBytes: number;
+  /** set when the bytes come from the fake W&B server: where wandbfs shows the same file */
+  fixtureFile: FixtureFile | null;
+}
+
+/** The HTTP side every network baseline reads from (curl directly, rclone through the index page). */
+export interface NetSource {
+  describe: string;
+  /** serves the index page rclone lists (files, or redirects to the fake's signed URLs) */
+  server: FileServer;
+  /** the ~1 GiB read */
+  small: NetFile;
+  /** the 5 GiB read (full runs only) */
+  big: NetFile | null;
+  /** the URL curl downloads (a fresh signed URL when the fake serves the bytes) */
+  curlUrl(f: NetFile): Promise<string>;
+  setShaping(s: Shaping): void;
+}
+
+export interface BenchContext {
+  opts: Options;
+  report: Report;
+  local: LocalData;
+  /** the 1 GiB file every 1 GiB row reads (locally, and by name on the HTTP server) */
+  file1g: LocalFile;
+  /** full run only */
+  file5g: LocalFile | null;
+  net: NetSource;
+  wandbfs: Wandbfs;
+  log(msg: string): void;
+  /** runs `fn` once per key for the whole invocation (baselines shared by several workloads) */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface RowSpec {
+  id: string;
+  workload: string;
+  subject: string;
+  short?: string;
+  unit: Unit;
+  comparisons?: Comparison[];
+  limit?: { value: number; op: '>=' | '<=' };
+}
+
+function message(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 160);
+}
+
+/**
+ * Takes `n` samples of `sample` into one row. A failing sample marks the whole row failed (with the
+ * reason) rather than reporting a median of whatever happened to work.
+ */
+export async function measure(
+  ctx: BenchContext,
+  spec: RowSpec,
+  n: number,
+  sample: (i: number) => Promise<number>,
+): Promise<Row> {
+  const samples: number[] = [];
+  ctx.log(`${spec.workload} :: ${spec.subject}`);
+  try {
+    for (let i = 0; i < n; i++) samples.push(await sample(i));
+  } catch (err) {
+    ctx.log(`  failed: ${message(err)}`);
+    return ctx.report.add({ ...spec, samples, unavailable: `failed: ${message(err)}` });
+  }
+  ctx.log(`  samples: ${samples.map((s) => s.toPrecision(4)).join(', ')}`);
+  return ctx.report.add({ ...spec, samples });
+}
+
+/** A row that cannot be measured in this run; says why. */
+export function unavailableRow(ctx: BenchContext, spec: RowSpec, why: string): Row {
+  ctx.log(`${spec.workload} :: ${spec.subject}: ${why}`);
+  return ctx.report.add({ ...spec, samples: [], unavailable: why });
+}
+
+const WORDS: Record<string, string> = {
+  mem: 'in-memory',
+  memx: 'in-memory+getxattr',
+  pt: 'passthrough',
+  w: 'wandbfs',
+  ls: 'ls -l',
+  one: '1 reader',
+  '64': '64 readers',
+};
+
+/** A compact label from a row id ('mem.ls.warm' → 'in-memory ls -l warm') for the "vs" column. */
+export function shortName(id: string): string {
+  return id
+    .split('.')
+    .map((w) => WORDS[w] ?? w)
+    .join(' ');
+}
