@@ -28,6 +28,8 @@ const GiB = 1024 * MiB;
 export const BLOB_CACHE_DEFAULTS = {
   chunkBytes: 8 * MiB,
   streams: 8,
+  /** how far a fill may run ahead of a sequential reader before it waits for it (see FillJob) */
+  readAheadBytes: 128 * MiB,
   writeBatchBytes: 1 * MiB,
   maxCacheBytes: 50 * GiB,
   minFreeBytes: 5 * GiB,
@@ -47,6 +49,7 @@ export interface BlobCacheOptions {
   clock?: Clock;
   chunkBytes?: number;
   streams?: number;
+  readAheadBytes?: number;
   writeBatchBytes?: number;
   maxCacheBytes?: number;
   minFreeBytes?: number;
@@ -117,6 +120,7 @@ class Store implements BlobStore {
       db: opts.db,
       chunkBytes: opts.chunkBytes ?? BLOB_CACHE_DEFAULTS.chunkBytes,
       streams: opts.streams ?? BLOB_CACHE_DEFAULTS.streams,
+      readAheadBytes: opts.readAheadBytes ?? BLOB_CACHE_DEFAULTS.readAheadBytes,
       writeBatchBytes: opts.writeBatchBytes ?? BLOB_CACHE_DEFAULTS.writeBatchBytes,
       maxCacheBytes: opts.maxCacheBytes ?? BLOB_CACHE_DEFAULTS.maxCacheBytes,
       minFreeBytes: opts.minFreeBytes ?? BLOB_CACHE_DEFAULTS.minFreeBytes,
@@ -322,6 +326,8 @@ class Store implements BlobStore {
         sizeBytes: req.sizeBytes,
         chunkBytes: this.o.chunkBytes,
         streams: this.o.streams,
+        // never fewer chunks than streams, or the window itself would idle workers
+        readAheadChunks: Math.max(this.o.streams, Math.ceil(this.o.readAheadBytes / this.o.chunkBytes)),
         writeBatchBytes: this.o.writeBatchBytes,
         partialPath: partialPath(this.o.dir, req.digest),
         finalPath: blobPath(this.o.dir, req.digest),

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Db } from '../../src/core/db.js';
+import { createBlobCache, type BlobCacheOptions } from '../../src/blobs/store.js';
+import { generate, md5Of, openTestDb, readAll, tempDir, TestSource } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('read-ahead gate', () => {
+  let dir: string;
+  let db: Db;
+  const opts = (): BlobCacheOptions => ({
+    dir,
+    db,
+    sdkCacheDir: null,
+    chunkBytes: 1 * MiB,
+    streams: 2,
+    readAheadBytes: 4 * MiB,
+    verifyBeforeServeBytes: 0,
+  });
+
+  before(async () => {
+    dir = await tempDir('readahead');
+    db = openTestDb(dir);
+  });
+  after(async () => {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the fill just ahead of a sequential reader, then finishes the blob once it closes', async () => {
+    const size = 64 * MiB;
+    const data = generate(0, size);
+    const cache = createBlobCache(opts());
+    const src = new TestSource(size, { delayMs: 1 });
+    try {
+      const r = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => src });
+      const head = await readAll(r, 8 * MiB);
+      assert.ok(head.equals(data.subarray(0, 8 * MiB)));
+      // Still "active" (under the idle threshold): the fill must wait near the reader.
+      await sleep(200);
+      const window = 8 * MiB + 4 * MiB + 2 * MiB + 1 * MiB;
+      assert.ok(src.bytesSent <= window, `fetched ${src.bytesSent} bytes, window ${window}`);
+      await r.close();
+      const deadline = Date.now() + 20_000;
+      while (src.bytesSent < size && Date.now() < deadline) await sleep(20);
+      assert.equal(src.bytesSent, size, 'the rest of the blob is fetched once the reader closes');
+      const again = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => src });
+      assert.ok((await readAll(again, size)).equals(data));
+      await again.close();
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('does not hold the fill back for a random reader', async () => {
+    const size = 48 * MiB + 7;
+    const data = generate(0, size);
+    const cache = createBlobCache(opts());
+    const src = new TestSource(size, { delayMs: 1 });
+    try {
+      const r = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => src });
+      const buf = Buffer.alloc(4096);
+      for (const pos of [40 * MiB, 3 * MiB, 27 * MiB]) {
+        assert.equal(await r.read(buf, buf.length, pos), buf.length);
+        assert.ok(buf.equals(data.subarray(pos, pos + buf.length)));
+      }
+      const deadline = Date.now() + 20_000;
+      while (src.bytesSent < size && Date.now() < deadline) await sleep(20);
+      assert.equal(src.bytesSent, size, 'the whole blob is fetched while the random reader holds it open');
+      await r.close();
+    } finally {
+      await cache.close();
+    }
+  });
+});
