@@ -90,6 +90,7 @@ export class FillJob {
   private pendingMarks: number[] = [];
   private marking: Promise<void> | null = null;
   private workers: Promise<void>[] = [];
+  private readonly urgent = new Set<Promise<void>>();
   private watchdog: NodeJS.Timeout | null = null;
   // Read-ahead gate: where the latest read ended, when it happened, whether reads are sequential.
   private lastReadEnd = -1;
@@ -186,7 +187,11 @@ export class FillJob {
       return Promise.resolve();
     }
     this.cursor = this.map.chunkOf(start);
-    return new Promise((resolve, reject) => this.waiters.push({ start, end, resolve, reject }));
+    const waiting = new Promise<void>((resolve, reject) =>
+      this.waiters.push({ start, end, resolve, reject }),
+    );
+    this.expedite(start, end);
+    return waiting;
   }
 
   /** Reads bytes already on disk (call after waitFor). */
@@ -302,38 +307,64 @@ export class FillJob {
         await this.waitAtGate();
         continue;
       }
-      this.inflight.set(i, 0);
-      try {
-        await this.fetchChunk(i);
-      } catch (err) {
-        this.inflight.delete(i);
-        if (this.state !== 'running') return;
-        const tries = (this.attempts.get(i) ?? 0) + 1;
-        this.attempts.set(i, tries);
-        const fatal =
-          err instanceof IntegrityError ||
-          err instanceof DiskFullError ||
-          this.ac.signal.aborted ||
-          tries > this.o.maxChunkRetries;
-        if (fatal) {
-          const e = err instanceof Error ? err : new Error(String(err));
-          this.fail(e, e instanceof IntegrityError || e instanceof DiskFullError);
-          return;
-        }
-        this.o.log.debug('chunk fetch failed, retrying', {
-          blob: this.key,
-          chunk: i,
-          error: errorMessage(err),
-        });
-        continue;
-      }
-      this.inflight.delete(i);
-      this.map.setDone(i);
-      this.pendingMarks.push(i);
-      this.marking ??= this.runMarks();
-      this.wake();
+      if ((await this.fetchOne(i)) === 'stop') return;
     }
     this.maybeFinish();
+  }
+
+  /**
+   * Starts the chunks a reader is blocked on right away, on extra fetches (at most `streams` at a
+   * time) instead of queueing behind workers busy with 8 MiB background chunks: a cold random read
+   * then waits for one chunk, not for a worker to come free first.
+   */
+  private expedite(start: number, end: number): void {
+    for (const i of this.map.chunksIn(start, end)) {
+      if (this.map.isDone(i) || this.inflight.has(i) || this.urgent.size >= this.o.streams) continue;
+      const task = (async () => {
+        while (this.state === 'running' && !this.map.isDone(i) && !this.inflight.has(i)) {
+          if ((await this.fetchOne(i)) !== 'retry') break;
+        }
+      })().finally(() => {
+        this.urgent.delete(task);
+        this.maybeFinish();
+      });
+      this.urgent.add(task);
+    }
+  }
+
+  /** Fetches chunk i into the partial file: 'retry' after a transient failure, 'stop' when the job failed. */
+  private async fetchOne(i: number): Promise<'done' | 'retry' | 'stop'> {
+    this.inflight.set(i, 0);
+    try {
+      await this.fetchChunk(i);
+    } catch (err) {
+      this.inflight.delete(i);
+      if (this.state !== 'running') return 'stop';
+      const tries = (this.attempts.get(i) ?? 0) + 1;
+      this.attempts.set(i, tries);
+      const fatal =
+        err instanceof IntegrityError ||
+        err instanceof DiskFullError ||
+        this.ac.signal.aborted ||
+        tries > this.o.maxChunkRetries;
+      if (fatal) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.fail(e, e instanceof IntegrityError || e instanceof DiskFullError);
+        return 'stop';
+      }
+      this.o.log.debug('chunk fetch failed, retrying', {
+        blob: this.key,
+        chunk: i,
+        error: errorMessage(err),
+      });
+      return 'retry';
+    }
+    this.inflight.delete(i);
+    this.map.setDone(i);
+    this.pendingMarks.push(i);
+    this.marking ??= this.runMarks();
+    this.wake();
+    return 'done';
   }
 
   private async fetchChunk(i: number): Promise<void> {
@@ -548,7 +579,7 @@ export class FillJob {
   }
 
   private async drain(): Promise<void> {
-    await Promise.allSettled(this.workers);
+    await Promise.allSettled([...this.workers, ...this.urgent]);
     while (this.marking) await this.marking;
     await this.hasher?.terminate();
   }

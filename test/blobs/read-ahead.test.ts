@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/core/db.js';
 import { createBlobCache, type BlobCacheOptions } from '../../src/blobs/store.js';
+import type { RangeSource } from '../../src/blobs/types.js';
 import { generate, md5Of, openTestDb, readAll, tempDir, TestSource } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -72,6 +73,44 @@ describe('read-ahead gate', () => {
       assert.equal(src.bytesSent, size, 'the whole blob is fetched while the random reader holds it open');
       await r.close();
     } finally {
+      await cache.close();
+    }
+  });
+
+  it('starts the chunk a reader waits for at once, even while every worker is busy', async () => {
+    const size = 64 * MiB + 1234; // distinct from the blobs cached by the tests above
+    const data = generate(0, size);
+    // Ranges below 16 MiB hang until released: the background workers get stuck there.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const fetched: number[] = [];
+    const source: RangeSource = {
+      describe: () => 'test/hanging-head.bin',
+      async fetchRange(start, end, sink, signal) {
+        fetched.push(start);
+        if (start < 16 * MiB) {
+          await Promise.race([
+            released,
+            new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
+          ]);
+        }
+        for (let p = start; p < end; p += MiB) await sink(generate(p, Math.min(end, p + MiB)));
+      },
+    };
+    const cache = createBlobCache({ ...opts(), stallTimeoutMs: 60_000 });
+    try {
+      const r = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => source });
+      await sleep(50); // both workers are now parked inside the hanging head chunks
+      const buf = Buffer.alloc(4096);
+      const pos = 40 * MiB + 5;
+      const read = r.read(buf, buf.length, pos);
+      const outcome = await Promise.race([read.then(() => 'read'), sleep(5_000).then(() => 'blocked')]);
+      assert.equal(outcome, 'read', `fetched so far: ${fetched.map((f) => f / MiB).join(',')} MiB`);
+      assert.ok(buf.equals(data.subarray(pos, pos + buf.length)));
+      release();
+      await r.close();
+    } finally {
+      release();
       await cache.close();
     }
   });
