@@ -88,11 +88,17 @@ const clear: CommandModule<CacheArgs, PruneArgs> = {
   command: 'clear',
   describe: 'Remove every blob and interrupted download not open in a running mount',
   builder: (y: Argv<CacheArgs>) =>
-    y.option('dry-run', {
-      type: 'boolean',
-      default: false,
-      describe: 'only print what would be removed',
-    }) as unknown as Argv<PruneArgs>,
+    y
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'only print what would be removed',
+      })
+      .example('$0 cache clear --dry-run', 'list what would be removed')
+      .example(
+        '$0 cache clear --cache-dir /scratch/wandbfs',
+        'empty another cache',
+      ) as unknown as Argv<PruneArgs>,
   handler: (a: ArgumentsCamelCase<PruneArgs>) =>
     runCommand(a.debug, () =>
       withCache(a, async (dir, db) =>
@@ -105,11 +111,14 @@ const stats: CommandModule<CacheArgs, StatsArgs> = {
   command: 'stats',
   describe: 'Show cache size, blob count, downloads in progress, hit/miss counters, largest blobs',
   builder: (y: Argv<CacheArgs>) =>
-    y.option('top', {
-      type: 'number',
-      default: 10,
-      describe: 'how many of the largest blobs to list',
-    }) as unknown as Argv<StatsArgs>,
+    y
+      .option('top', {
+        type: 'number',
+        default: 10,
+        describe: 'how many of the largest blobs to list',
+      })
+      .example('$0 cache stats', 'size, blob count, hit/miss counters, 10 largest blobs')
+      .example('$0 cache stats --top 50', 'list the 50 largest blobs') as unknown as Argv<StatsArgs>,
   handler: (a: ArgumentsCamelCase<StatsArgs>) =>
     runCommand(a.debug, () =>
       withCache(a, async (dir, db) => {
@@ -151,11 +160,17 @@ const verify: CommandModule<CacheArgs, VerifyArgs> = {
   command: 'verify',
   describe: 'Re-hash every blob against its digest; --repair removes bad ones',
   builder: (y: Argv<CacheArgs>) =>
-    y.option('repair', {
-      type: 'boolean',
-      default: false,
-      describe: 'remove blobs that fail (unless open in a mount)',
-    }) as unknown as Argv<VerifyArgs>,
+    y
+      .option('repair', {
+        type: 'boolean',
+        default: false,
+        describe: 'remove blobs that fail (unless open in a mount)',
+      })
+      .example('$0 cache verify', 'report blobs whose content no longer matches their digest')
+      .example(
+        '$0 cache verify --repair',
+        'and remove them (they are downloaded again on next read)',
+      ) as unknown as Argv<VerifyArgs>,
   handler: (a: ArgumentsCamelCase<VerifyArgs>) =>
     runCommand(a.debug, () =>
       withCache(a, async (dir, db) => {
@@ -200,6 +215,9 @@ export const cacheCommand: CommandModule<object, CacheArgs> = {
       .command(stats)
       .command(verify)
       .command(clear)
-      .demandCommand(1, 'choose one of: prune, stats, verify, clear') as unknown as Argv<CacheArgs>,
+      .demandCommand(1, 'choose one of: prune, stats, verify, clear')
+      .example('$0 cache stats', 'how big the cache is and what is in it')
+      .example('$0 cache prune --max-size 50G --older-than 30d', 'free space, least recently used first')
+      .example('$0 cache verify --repair', 'find and remove corrupted blobs') as unknown as Argv<CacheArgs>,
   handler: () => undefined,
 };

@@ -166,7 +166,17 @@ describe('wandbfs CLI', () => {
   });
 
   it('--help of every command shows examples', async () => {
-    for (const cmd of [[], ['mount'], ['unmount'], ['status'], ['refresh'], ['doctor']]) {
+    const cache = ['prune', 'stats', 'verify', 'clear'].map((c) => ['cache', c]);
+    for (const cmd of [
+      [],
+      ['mount'],
+      ['unmount'],
+      ['status'],
+      ['refresh'],
+      ['doctor'],
+      ['cache'],
+      ...cache,
+    ]) {
       const r = await cli([...cmd, '--help']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /Examples:/, `wandbfs ${cmd.join(' ')} --help`);
