@@ -1,0 +1,107 @@
+/**
+ * Fault 6: the cache dir is a 64 MiB tmpfs and the file is larger. Reads are either served correctly
+ * (streamed through a bounded window) or fail cleanly with EIO; nothing partial counts as present; the
+ * mount stays up and keeps serving other files. Runs as root (mount -t tmpfs).
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { md5FromBase64 } from '../../src/core/digest.js';
+import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
+import { run } from '../helpers/mount.js';
+import { answers, Cleanup, DEMO_RUN_DIR, MiB, readFiles, startDaemon, tempDir } from './harness.js';
+
+const EIO = 5;
+
+async function blobFiles(cacheDir: string): Promise<string[]> {
+  const root = join(cacheDir, 'blobs');
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else out.push(e.name);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+describe('disk full in the cache dir (64 MiB tmpfs)', () => {
+  const cleanup = new Cleanup();
+  let server: FakeWandb;
+  after(async () => {
+    await cleanup.run();
+    await server?.close();
+  });
+
+  const variants: { name: string; args?: string[] }[] = [
+    // The CLI keeps 5 GiB free by default: on a 64 MiB disk every fill streams uncached.
+    { name: 'CLI defaults' },
+    // No free-space reserve: the fill claims its space and then hits ENOSPC mid-download.
+    { name: '--min-free-space 0', args: ['--min-free-space', '0', '--log-level', 'info'] },
+  ];
+  let seed = 9600;
+  for (const v of variants) {
+    it(`big file on a small disk (${v.name})`, { timeout: 120_000 }, async () => {
+      server ??= await startFakeWandb({ fixture: 'demo' });
+      // Two 40 MiB files read at once: each fits when claimed, together they do not.
+      const files = [0, 1].map((k) => {
+        const name = `full/big-${seed}-${k}.bin`;
+        const f = server.fixture.addRunFile('demo-user', 'mnist-classifier', 'i9j0k1l2', {
+          name,
+          sizeBytes: 40 * MiB + 9 + k,
+          seed: seed * 10 + k,
+        });
+        return { name, f };
+      });
+      seed++;
+      const expected = await Promise.all(
+        files.map(({ f }) => server.fixture.contentOf(f.blobId)!.md5B64Async()),
+      );
+      const dir = cleanup.dir(await tempDir('mnt'));
+      const cacheDir = cleanup.dir(await tempDir('cache'));
+      const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', cacheDir]);
+      assert.equal(m.code, 0, `mount tmpfs: ${m.stderr}`);
+      cleanup.add(() => run('umount', ['-l', cacheDir]));
+      const d = cleanup.daemon(
+        await startDaemon({ server, dir, cacheDir, ...(v.args ? { args: v.args } : {}) }),
+      );
+      const paths = files.map(({ name }) => join(dir, DEMO_RUN_DIR, name));
+      const results = await readFiles(paths, { timeoutMs: 90_000, threads: 2 });
+      const outcomes: string[] = [];
+      const present = await blobFiles(cacheDir);
+      const db = new Database(join(cacheDir, 'wandbfs.db'), { readonly: true });
+      for (const [i, path] of paths.entries()) {
+        const r = results[path]!;
+        if (r.errno === undefined) assert.equal(r.md5, expected[i], 'served: byte-exact');
+        else assert.equal(r.errno, EIO, 'failed cleanly');
+        outcomes.push(r.errno === undefined ? 'byte-exact' : 'EIO');
+        const hex = md5FromBase64(expected[i]!)!.hex;
+        const row = db.prepare('SELECT count(*) AS n FROM blob WHERE key = ?').get(`md5:${hex}`) as {
+          n: number;
+        };
+        // A blob that made it is verified (blobs/ holds only verified files); one that did not is absent.
+        assert.equal(row.n > 0, present.includes(hex), 'index and blobs/ agree');
+      }
+      db.close();
+      if (v.args) assert.match(d.log(), /disk full/, 'the fill fell back to streaming');
+      assert.doesNotMatch(d.log(), /unhandled rejection/, 'no error escaped the blob cache');
+      // The mount stays up: listings answer and a small file still reads byte-exact.
+      assert.ok(d.alive(), 'daemon alive');
+      assert.ok(await answers(join(dir, 'demo-user/mnist-classifier/runs')));
+      const small = join(dir, 'demo-user/mnist-classifier/runs/a1b2c3d4/files/checkpoints/model.pt');
+      const s = (await readFiles([small]))[small]!;
+      const smallMd5 = server.fixture
+        .run('demo-user', 'mnist-classifier', 'a1b2c3d4')!
+        .files.get('checkpoints/model.pt')!.md5B64;
+      assert.equal(s.md5, smallMd5, 'a small file is still served');
+      const df = await run('df', ['-B1', '--output=used,size', cacheDir]);
+      process.stdout.write(
+        `# disk full (${v.name}): reads ${outcomes.join(', ')}; cached ${present.length} blob(s); ` +
+          `tmpfs ${df.stdout.trim().split('\n')[1] ?? '?'} used/size\n`,
+      );
+    });
+  }
+});
