@@ -355,7 +355,10 @@ export class MetaStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    // IMMEDIATE: take the write lock up front, waiting busy_timeout for another mount sharing the
+    // cache dir. A deferred transaction that reads first and then writes fails at once with "database
+    // is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another process committed in between.
+    return this.db.transaction(fn).immediate();
   }
 
   // ---- listings -------------------------------------------------------------------------------
