@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
+import { WandbfsError } from '../core/errors.js';
 import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
 import {
   BadHandleError,
@@ -72,6 +73,8 @@ export class FsCore {
   private readonly clock: Clock;
   private readonly startedAtMs: number;
   private draining = false;
+  /** digest key → integrity failures seen this mount (see statOf) */
+  private readonly integrityFailures = new Map<string, number>();
   private nativeStats: () => Record<string, number> = () => ({});
   private readonly statusTree: StatusTree;
 
@@ -106,7 +109,23 @@ export class FsCore {
         e.kind === 'file' ? e.bytes.length : e.kind === 'symlink' ? Buffer.byteLength(e.target) : 4096;
       return makeStat(e.kind, size, e.mtimeMs, e.mtimeMs, this.o.owner);
     }
-    return statFor(await this.node(path), this.o.owner);
+    return this.statOf(await this.node(path));
+  }
+
+  /**
+   * A blob over the verify-before-serve size is read while it downloads; if it then fails its digest
+   * check, the kernel may hold the wrong bytes in its page cache, which auto_cache keeps across opens
+   * while size and mtime stay the same. Shifting the reported mtime of every file with that digest
+   * (by 1 ms per failure) makes libfuse drop those pages at the next open (ac_attr_timeout=0 makes
+   * it re-check attributes on every open).
+   */
+  private statOf(node: Node): FuseStat {
+    const st = statFor(node, this.o.owner);
+    if (node.kind !== 'file' || node.content.type !== 'blob') return st;
+    const bump = this.integrityFailures.get(digestKey(node.content.digest));
+    return bump === undefined
+      ? st
+      : makeStat('file', node.sizeBytes, node.mtimeMs + bump, node.ctimeMs, this.o.owner);
   }
 
   async readdir(path: string): Promise<DirListing> {
@@ -179,7 +198,13 @@ export class FsCore {
     let got = 0;
     while (got < want) {
       const target = got === 0 ? buf : buf.subarray(got);
-      const n = await h.reader.read(target, want - got, position + got);
+      const n = await h.reader.read(target, want - got, position + got).catch((err: unknown) => {
+        if (err instanceof WandbfsError && err.code === 'ERR_INTEGRITY') {
+          const key = digestKey(h.digest);
+          this.integrityFailures.set(key, (this.integrityFailures.get(key) ?? 0) + 1);
+        }
+        throw err;
+      });
       if (n <= 0) throw new ShortReadError(h.path, position + got, h.sizeBytes);
       got += n;
     }
@@ -257,7 +282,7 @@ export class FsCore {
           source: () => this.o.sourceFor(c, node.path),
         });
         this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
-        return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader };
+        return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader, digest: c.digest };
       }
       case 'reference':
         this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: c.ref });

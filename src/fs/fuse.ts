@@ -50,6 +50,9 @@ export function fuseOptionString(o: MountOptions): string {
     // Content at a path only changes with its size or mtime; auto_cache keeps the page cache across
     // opens until then, so warm re-reads of a checkpoint never reach JavaScript.
     'auto_cache',
+    // ...and re-checks size and mtime on every open (one getattr), so a bumped mtime after a failed
+    // digest check (FsCore.statOf) always drops pages that may hold unverified bytes.
+    'ac_attr_timeout=0',
     `attr_timeout=${o.attrTimeoutS}`,
     `entry_timeout=${o.entryTimeoutS}`,
     `negative_timeout=${o.negativeTimeoutS}`,

@@ -1,7 +1,8 @@
+import type { Digest } from '../core/digest.js';
 import type { BlobReader } from '../blobs/types.js';
 
 export type Handle =
-  | { kind: 'blob'; path: string; sizeBytes: number; reader: BlobReader }
+  | { kind: 'blob'; path: string; sizeBytes: number; reader: BlobReader; digest: Digest }
   | { kind: 'bytes'; path: string; bytes: Buffer };
 
 const MAX_FH = 0x7fffffff;

@@ -29,6 +29,22 @@ export interface WrapContext {
   deadlineMs(op: string): number | null;
 }
 
+/**
+ * One log line per failure, not per FUSE op: a failed download rejects every waiting read with the
+ * same error object (kernel readahead sends several), and the blob cache already logs integrity
+ * failures itself, naming the digest.
+ */
+const REPORTED_AT_SOURCE = new Set(['ERR_INTEGRITY']);
+const seen = new WeakSet<object>();
+
+function alreadyReported(err: unknown): boolean {
+  if (err instanceof WandbfsError && REPORTED_AT_SOURCE.has(err.code)) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  if (seen.has(err)) return true;
+  seen.add(err);
+  return false;
+}
+
 export function newOpStats(): OpStats {
   return { ops: 0, errors: {}, timeouts: 0, inFlight: 0 };
 }
@@ -55,6 +71,7 @@ export function wrap<A extends unknown[]>(
 
     const fail = (err: unknown): void => {
       if (done) return;
+      const quiet = alreadyReported(err);
       const name = errnoName(err);
       finish(Errno[name]);
       ctx.stats.errors[name] = (ctx.stats.errors[name] ?? 0) + 1;
@@ -65,7 +82,7 @@ export function wrap<A extends unknown[]>(
         ...(err instanceof WandbfsError ? { code: err.code } : {}),
         error: errorMessage(err),
       };
-      if (isRoutine(name)) ctx.log.debug('fuse op failed', fields);
+      if (isRoutine(name) || quiet) ctx.log.debug('fuse op failed', fields);
       else ctx.log.warn('fuse op failed', fields);
     };
 
