@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { packageRoot } from '../core/package-root.js';
 import { out, reportError } from './print.js';
@@ -24,7 +24,13 @@ async function main(): Promise<void> {
   const serverJs = join(packageRoot(), 'dist', 'test', 'fake-wandb', 'server.js');
   const mod = (await import(pathToFileURL(serverJs).href)) as { startFakeWandb: StartFake };
   const server = await mod.startFakeWandb({ fixture: 'demo' });
+  const ownCache = process.env.WANDBFS_DEMO_CACHE === undefined;
   const cacheDir = process.env.WANDBFS_DEMO_CACHE ?? (await mkdtemp(join(tmpdir(), 'wandbfs-demo-cache-')));
+  // A throwaway cache the demo made itself is removed when it stops; one the user named is kept.
+  const stop = async (): Promise<void> => {
+    await server.close();
+    if (ownCache) await rm(cacheDir, { recursive: true, force: true });
+  };
   const args: MountArgs = {
     dir,
     cacheDir,
@@ -40,10 +46,10 @@ async function main(): Promise<void> {
     await mountForeground(args, {
       baseUrl: server.url,
       apiKey: server.apiKey,
-      onStopped: () => server.close(),
+      onStopped: stop,
     });
   } catch (err) {
-    await server.close();
+    await stop();
     throw err;
   }
   out(`demo: fake W&B at ${server.url}, cache in ${cacheDir}`);

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/package-root.js';
@@ -193,7 +193,8 @@ describe('npm run demo', () => {
     const base = await mkdtemp(join(tmpdir(), 'wandbfs-demo-test-'));
     const dir = join(base, 'wandb-demo');
     const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'demo.js'), dir], {
-      env: { ...process.env, WANDBFS_DEMO_CACHE: join(base, 'cache') },
+      // TMPDIR puts the demo's throwaway cache in `base`, so the test can see it is removed.
+      env: { ...process.env, TMPDIR: base },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -213,6 +214,8 @@ describe('npm run demo', () => {
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.equal(await findMount(dir), null);
+      const left = (await readdir(base)).filter((n) => n.startsWith('wandbfs-demo-cache-'));
+      assert.deepEqual(left, [], 'the demo removes the cache dir it created');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await forceCleanup(dir);
