@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { createWandbApi } from './api/client.js';
+import { createWandbApi, type WandbApiOptions } from './api/client.js';
 import type { WandbApi } from './api/client-interface.js';
 import { AuthError } from './api/errors.js';
-import { createBlobCache } from './blobs/store.js';
+import { createBlobCache, type BlobCacheOptions } from './blobs/store.js';
 import { openDb } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -36,6 +36,14 @@ export interface AppConfig {
   timeouts: Partial<MountTimeouts>;
   /** Where this process logs (daemon mode), recorded for `wandbfs status`. */
   logFile: string | null;
+  /**
+   * Layer options the CLI does not expose (retry budgets, stall timeouts, chunk sizes). Applied after
+   * the CLI-derived settings; tests use it to keep fault scenarios short.
+   */
+  tuning?: {
+    api?: Partial<Omit<WandbApiOptions, 'baseUrl' | 'apiKey' | 'logger'>>;
+    blobs?: Partial<Omit<BlobCacheOptions, 'dir' | 'db' | 'log'>>;
+  };
 }
 
 export interface RunningApp {
@@ -59,7 +67,12 @@ export async function startApp(
   const mountPoint = resolve(c.mountPoint);
   const version = wandbfsVersion();
   const db = openDb({ dir: c.cacheDir });
-  const api = createWandbApi({ baseUrl: c.baseUrl, apiKey: c.apiKey, logger: log.child('api') });
+  const api = createWandbApi({
+    ...c.tuning?.api,
+    baseUrl: c.baseUrl,
+    apiKey: c.apiKey,
+    logger: log.child('api'),
+  });
   const meta = createMetaTree({
     db,
     api,
@@ -76,6 +89,7 @@ export async function startApp(
     ...(c.maxCacheBytes === undefined ? {} : { maxCacheBytes: c.maxCacheBytes }),
     ...(c.minFreeBytes === undefined ? {} : { minFreeBytes: c.minFreeBytes }),
     ...(c.sdkCache === false ? { sdkCacheDir: null } : {}),
+    ...c.tuning?.blobs,
   });
   const core = new FsCore({
     meta,

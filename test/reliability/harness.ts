@@ -3,6 +3,7 @@
  * lives in the test process, so the test itself never reads the mount synchronously), a reader
  * process that hashes what it reads, and fixture digests to compare against.
  */
+import type { AppConfig } from '../../src/app.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,15 +49,15 @@ export interface DaemonSpec {
 
 /** Options of test/reliability/wandbfs-rel-daemon.ts, passed as JSON in the environment. */
 export interface RelDaemonKnobs {
-  api?: Record<string, unknown>;
-  blobs?: Record<string, unknown>;
+  api?: NonNullable<AppConfig['tuning']>['api'];
+  blobs?: NonNullable<AppConfig['tuning']>['blobs'];
   readMs?: number;
   logLevel?: string;
 }
 
 /**
  * Starts a mount daemon in the foreground as a child process: the real CLI (`wandbfs mount -f`) or,
- * with `knobs`, a composition of the same layers with API and blob options the CLI does not expose.
+ * with `knobs`, the same composition root (runApp) with API and blob options the CLI does not expose.
  * The key travels in the environment only, as the CLI requires.
  */
 export async function startDaemon(s: DaemonSpec): Promise<Daemon> {

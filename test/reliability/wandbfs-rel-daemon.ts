@@ -1,17 +1,11 @@
 /**
- * The layers wired as src/app.ts wires them, with the API and blob-cache knobs the CLI does not expose
- * (short stall timeouts, no free-space reserve, small chunks), so fault tests stay short. Run as a
- * child process: node wandbfs-rel-daemon.js <mountpoint> <cache-dir>; key in WANDB_API_KEY, server in
- * WANDB_BASE_URL, knobs as JSON in WANDBFS_REL_KNOBS. Logs to stderr.
+ * The real composition root (src/app.ts runApp) with the API and blob-cache knobs the CLI does not
+ * expose (short stall timeouts, no free-space reserve, small chunks), so fault tests stay short. Run
+ * as a child process: node wandbfs-rel-daemon.js <mountpoint> <cache-dir>; key in WANDB_API_KEY,
+ * server in WANDB_BASE_URL, knobs as JSON in WANDBFS_REL_KNOBS. Logs to stderr.
  */
-import { createWandbApi } from '../../src/api/client.js';
-import { createBlobCache } from '../../src/blobs/store.js';
-import { openDb } from '../../src/core/db.js';
+import { runApp } from '../../src/app.js';
 import { createLogger, isLogLevel } from '../../src/core/log.js';
-import { FsCore } from '../../src/fs/core.js';
-import { runMounted } from '../../src/fs/lifecycle.js';
-import { mountFs } from '../../src/fs/mount.js';
-import { createMetaTree } from '../../src/meta/tree.js';
 import type { RelDaemonKnobs } from './harness.js';
 
 const [mountPoint, cacheDir] = process.argv.slice(2);
@@ -28,34 +22,20 @@ process.on('unhandledRejection', (err) => {
 const knobs = JSON.parse(process.env.WANDBFS_REL_KNOBS ?? '{}') as RelDaemonKnobs;
 const level = knobs.logLevel ?? 'debug';
 const log = createLogger({ level: isLogLevel(level) ? level : 'debug' });
-const db = openDb({ dir: cacheDir });
-const api = createWandbApi({ baseUrl, apiKey, logger: log.child('api'), ...(knobs.api ?? {}) });
-const meta = createMetaTree({ db, api, log: log.child('meta'), ttl: {}, baseUrl });
-const blobs = createBlobCache({ dir: cacheDir, db, log, ...(knobs.blobs ?? {}) });
-const core = new FsCore({
-  meta,
-  blobs,
-  sourceFor: (content, path) => api.rangeSource(content.locator, path.replace(/^\//, '')),
-  owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-  log: log.child('fs'),
-  version: 'reliability-test',
-  mountPoint,
-  statusExtra: () => ({ api: api.stats() }),
-});
-const mounted = await mountFs({
-  mountPoint,
-  core,
-  log: log.child('mount'),
-  options: {},
-  timeouts: knobs.readMs === undefined ? {} : { readMs: knobs.readMs },
-});
-runMounted(mounted, {
-  log,
-  closeLayers: async () => {
-    await meta.close();
-    await blobs.close();
-    api.close();
-    db.close();
+await runApp(
+  {
+    mountPoint,
+    cacheDir,
+    baseUrl,
+    apiKey,
+    apiKeySource: 'env',
+    mkdir: false,
+    ttl: {},
+    mount: {},
+    timeouts: knobs.readMs === undefined ? {} : { readMs: knobs.readMs },
+    logFile: null,
+    tuning: { api: knobs.api ?? {}, blobs: knobs.blobs ?? {} },
   },
-});
+  log,
+);
 log.info('reliability daemon mounted', { mountPoint });
