@@ -56,37 +56,22 @@ function fillWords(
 /** Bytes [start, end) of the generated blob with this seed. Pure function of its arguments. */
 export function generateBytes(seed: number, start: number, end: number): Buffer {
   const len = Math.max(0, end - start);
-  if (start % 4 === 0) {
-    // Aligned fast path: generate straight into the result, no intermediate copy.
-    const words = new Uint32Array(Math.ceil(len / 4));
-    let pos = start;
-    while (pos < end) {
-      const block = Math.floor(pos / BLOCK_BYTES);
-      const blockStart = block * BLOCK_BYTES;
-      const blockEnd = Math.min(end, blockStart + BLOCK_BYTES);
-      const w0 = (pos - blockStart) >>> 2;
-      const w1 = (blockEnd - blockStart + 3) >>> 2;
-      fillWords(words, (pos - start) >>> 2, seed, block, w0, w1);
-      pos = blockEnd;
-    }
-    return Buffer.from(words.buffer, 0, len);
-  }
-  const out = Buffer.allocUnsafe(len);
-  let pos = start;
+  // Bytes are a pure function of their position, so an unaligned range is the aligned range that
+  // starts at the word below it, sliced.
+  const lead = start % 4;
+  const from = start - lead;
+  const words = new Uint32Array(Math.ceil((len + lead) / 4));
+  let pos = from;
   while (pos < end) {
     const block = Math.floor(pos / BLOCK_BYTES);
     const blockStart = block * BLOCK_BYTES;
     const blockEnd = Math.min(end, blockStart + BLOCK_BYTES);
     const w0 = (pos - blockStart) >>> 2;
     const w1 = (blockEnd - blockStart + 3) >>> 2;
-    const words = new Uint32Array(w1 - w0);
-    fillWords(words, 0, seed, block, w0, w1);
-    const bytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
-    const skip = pos - blockStart - w0 * 4;
-    bytes.copy(out, pos - start, skip, skip + (blockEnd - pos));
+    fillWords(words, (pos - from) >>> 2, seed, block, w0, w1);
     pos = blockEnd;
   }
-  return out;
+  return Buffer.from(words.buffer, lead, len);
 }
 
 export interface BlobContent {
