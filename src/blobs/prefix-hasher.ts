@@ -69,3 +69,14 @@ export class PrefixHasher {
     d?.(r);
   }
 }
+
+/** A whole file's digest computed off the event loop: a multi-GiB hash on the FUSE thread would stall every op. */
+export async function hashFileInWorker(path: string, algo: DigestAlgo, sizeBytes: number): Promise<string> {
+  const h = new PrefixHasher(path, algo, () => undefined);
+  try {
+    h.extend(sizeBytes);
+    return await h.finish();
+  } finally {
+    await h.terminate();
+  }
+}

@@ -5,7 +5,7 @@ import type { Digest } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { fsyncDir, isErrno } from './fs-util.js';
-import { hashFile } from './hash.js';
+import { hashFileInWorker } from './prefix-hasher.js';
 import { blobPath, tmpRoot } from './path.js';
 
 /** Where the W&B SDK keeps an artifact file with this digest (`artifacts/obj/md5/ab/cdef...`). */
@@ -46,8 +46,10 @@ export async function importFromSdkCache(o: {
       const fh = await open(tmp, 'r+');
       await fh.sync().finally(() => fh.close());
     }
-    const { hex, sizeBytes } = await hashFile(tmp, o.digest.algo);
-    if (hex !== o.digest.hex || sizeBytes !== o.sizeBytes) {
+    // The SDK may have replaced the file since the stat above: check what we actually hold.
+    const { size } = await stat(tmp);
+    const hex = size === o.sizeBytes ? await hashFileInWorker(tmp, o.digest.algo, size) : null;
+    if (hex !== o.digest.hex) {
       o.log.warn('W&B SDK cache file does not match its digest; downloading instead', {
         digest: o.digest.hex,
       });
