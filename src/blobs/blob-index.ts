@@ -122,6 +122,21 @@ export class BlobIndex {
     return r.n;
   }
 
+  /**
+   * Bytes that downloads in progress (any process) have claimed but not yet written: the disk's free
+   * space does not show them yet, because partial files are sparse until filled.
+   */
+  unwrittenPartialBytes(exceptKey: string): number {
+    const r = this.db
+      .prepare(
+        `SELECT COALESCE(SUM(MAX(0, p.size_bytes - p.chunk_bytes *
+           (SELECT COUNT(*) FROM blob_partial_chunk c WHERE c.key = p.key))), 0) AS n
+         FROM blob_partial p WHERE p.key <> ?`,
+      )
+      .get(exceptKey) as { n: number };
+    return r.n;
+  }
+
   touch(accessed: ReadonlyMap<string, number>): void {
     if (accessed.size === 0) return;
     const stmt = this.db.prepare('UPDATE blob SET accessed_at_ms = MAX(accessed_at_ms, ?) WHERE key = ?');

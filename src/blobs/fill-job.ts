@@ -1,4 +1,5 @@
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Digest } from '../core/digest.js';
@@ -116,6 +117,9 @@ export class FillJob {
     this.startedAtMs = o.clock.nowMs();
     this.lastProgressMs = this.startedAtMs;
     this.settled = new Promise((resolve) => (this.settle = resolve));
+    // Every stream and every urgent fetch listens on this signal at once; more than Node's default
+    // warning threshold of 10 is the design, not a leak (they are removed when each fetch ends).
+    setMaxListeners(4 * (o.streams + 8), this.ac.signal);
   }
 
   /** Opens (or resumes) the partial file and starts the workers. */

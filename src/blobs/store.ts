@@ -362,10 +362,15 @@ class Store implements BlobStore {
    * Makes room for `sizeBytes` before a fill starts: least recently used unpinned blobs go until
    * both maxCacheBytes and minFreeBytes hold. False when pins or a small disk make that impossible.
    */
+  /** One line per reader that falls back to streaming because its fill hit a full disk. */
+  reportDiskFull(key: string, sizeBytes: number): void {
+    this.log.warn('the cache disk is full; streaming this file uncached', { blob: key, size: sizeBytes });
+  }
+
   private async reserveSpace(key: string, sizeBytes: number): Promise<boolean> {
     const resumed = this.index.getPartial(key)?.sizeBytes ?? 0;
     const used = this.index.usedBytes() - resumed;
-    const free = await this.o.freeBytes(this.o.dir);
+    const free = (await this.o.freeBytes(this.o.dir)) - this.index.unwrittenPartialBytes(key);
     const need = Math.max(
       0,
       used + sizeBytes - this.o.maxCacheBytes,
@@ -444,6 +449,7 @@ class StoreReader implements BlobReader {
     } catch (err) {
       if (err instanceof DiskFullError && backend === this.backend) {
         // The fill ran out of disk: this reader keeps working, uncached.
+        this.store.reportDiskFull(this.key, this.sizeBytes);
         this.replace(this.store.streamBackend(this.req, false));
         return this.backend.read(buf, len, position);
       }

@@ -5,7 +5,8 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { md5FromBase64 } from '../../src/core/digest.js';
@@ -104,4 +105,64 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
       );
     });
   }
+  // Deterministic mid-download ENOSPC: the claim fits, then something else fills the disk while the
+  // fill is running. The reader must keep getting the right bytes (streamed), nothing half-written
+  // may count as present, and once there is room again the same file is cached normally.
+  it('the disk fills up in the middle of a download', { timeout: 120_000 }, async () => {
+    server ??= await startFakeWandb({ fixture: 'demo' });
+    const name = `full/mid-${seed++}.bin`;
+    const f = server.fixture.addRunFile('demo-user', 'mnist-classifier', 'i9j0k1l2', {
+      name,
+      sizeBytes: 40 * MiB + 3,
+      seed: 97_001,
+    });
+    const expected = await server.fixture.contentOf(f.blobId)!.md5B64Async();
+    const hex = md5FromBase64(expected)!.hex;
+    const dir = cleanup.dir(await tempDir('mnt'));
+    const cacheDir = cleanup.dir(await tempDir('cache'));
+    const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', cacheDir]);
+    assert.equal(m.code, 0, `mount tmpfs: ${m.stderr}`);
+    cleanup.add(() => run('umount', ['-l', cacheDir]));
+    const d = cleanup.daemon(
+      await startDaemon({ server, dir, cacheDir, args: ['--min-free-space', '0', '--log-level', 'info'] }),
+    );
+    // ~2 MiB/s per connection: the 40 MiB fill takes seconds, so the disk fills up while it runs.
+    server.faults.storage.bandwidthBytesPerSec = 2 * MiB;
+    cleanup.add(async () => server.resetFaults());
+    const path = join(dir, DEMO_RUN_DIR, name);
+    const filler = join(cacheDir, 'filler.bin');
+    const readAll = async (onFirstRead?: () => Promise<void>): Promise<string> => {
+      const fh = await open(path, 'r');
+      try {
+        const h = createHash('md5');
+        const buf = Buffer.alloc(MiB);
+        for (let pos = 0; ;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          h.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+          if (onFirstRead) {
+            await onFirstRead();
+            onFirstRead = undefined;
+          }
+        }
+        return h.digest('base64');
+      } finally {
+        await fh.close();
+      }
+    };
+    const md5 = await readAll(async () => {
+      const s = await statfs(cacheDir);
+      await writeFile(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - MiB)));
+    });
+    assert.equal(md5, expected, 'the reader got every byte right');
+    assert.match(d.log(), /(cache disk is full|no room in the cache).*streaming/, 'one line says why');
+    assert.ok(!(await blobFiles(cacheDir)).includes(hex), 'nothing half-written counts as present');
+    assert.ok(d.alive(), 'daemon alive');
+
+    await unlink(filler);
+    server.resetFaults();
+    assert.equal(await readAll(), expected, 'byte-exact once there is room again');
+    assert.ok((await blobFiles(cacheDir)).includes(hex), 'and now it is cached');
+  });
 });
