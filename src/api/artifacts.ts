@@ -172,6 +172,33 @@ export function listVersions(
   });
 }
 
+/** One edge of Run.inputArtifacts / outputArtifacts; the version is described in its own source sequence. */
+export function mapRunArtifactEdge(
+  edge: Obj,
+  path: string,
+  direction: LinkDirection,
+  entity: string,
+  project: string,
+  logger: Logger,
+): RunArtifactLink | null {
+  const node = optObj(edge, 'node', path);
+  if (node === null) return null;
+  const np = `${path}.node`;
+  const seq = reqObj(node, 'artifactSequence', np);
+  const seqProject = optObj(seq, 'project', `${np}.artifactSequence`);
+  const scope: VersionScope = {
+    // ArtifactSequence.project is nullable in the newest schema; the run's project is the best guess.
+    entityName: seqProject ? str(seqProject, 'entityName', `${np}.artifactSequence.project`) : entity,
+    projectName: seqProject ? str(seqProject, 'name', `${np}.artifactSequence.project`) : project,
+    collectionName: str(seq, 'name', `${np}.artifactSequence`),
+  };
+  return {
+    direction,
+    version: mapVersion(node, scope, optNum(node, 'versionIndex', np), np, logger),
+    usedAs: direction === 'input' ? strList(edge, 'usedAs', path) : [],
+  };
+}
+
 /** Versions a run used or logged, each described in its own source sequence (maybe another project). */
 export function listRunArtifacts(
   ctx: FetchContext,
@@ -189,23 +216,6 @@ export function listRunArtifacts(
     ...(signal ? { signal } : {}),
     parentLabel: `run ${entity}/${project}/${runName}`,
     connection: (data) => dig(data, 'project', 'run', field),
-    mapEdge: (edge, path): RunArtifactLink | null => {
-      const node = optObj(edge, 'node', path);
-      if (node === null) return null;
-      const np = `${path}.node`;
-      const seq = reqObj(node, 'artifactSequence', np);
-      const seqProject = optObj(seq, 'project', `${np}.artifactSequence`);
-      const scope: VersionScope = {
-        // ArtifactSequence.project is nullable in the newest schema; the run's project is the best guess.
-        entityName: seqProject ? str(seqProject, 'entityName', `${np}.artifactSequence.project`) : entity,
-        projectName: seqProject ? str(seqProject, 'name', `${np}.artifactSequence.project`) : project,
-        collectionName: str(seq, 'name', `${np}.artifactSequence`),
-      };
-      return {
-        direction,
-        version: mapVersion(node, scope, optNum(node, 'versionIndex', np), np, ctx.logger),
-        usedAs: direction === 'input' ? strList(edge, 'usedAs', path) : [],
-      };
-    },
+    mapEdge: (edge, path) => mapRunArtifactEdge(edge, path, direction, entity, project, ctx.logger),
   });
 }

@@ -3,6 +3,7 @@ import type {
   CollectionRecord,
   EntityRecord,
   FileLocator,
+  ListedRun,
   Manifest,
   Page,
   ProjectRecord,
@@ -28,7 +29,11 @@ export interface WandbApi {
   listProjects(entity: string, signal?: AbortSignal): AsyncIterable<Page<ProjectRecord>>;
 
   run(entity: string, project: string, runName: string, signal?: AbortSignal): Promise<RunRecord | null>;
-  listRuns(entity: string, project: string, signal?: AbortSignal): AsyncIterable<Page<RunRecord>>;
+  /**
+   * Runs of a project, each with the first page of its files and input/output artifacts; an inline
+   * page marked complete is the whole listing, so listRunFiles / listRunArtifacts are not needed.
+   */
+  listRuns(entity: string, project: string, signal?: AbortSignal): AsyncIterable<Page<ListedRun>>;
   listRunFiles(
     entity: string,
     project: string,

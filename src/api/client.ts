@@ -33,6 +33,15 @@ export interface WandbApiOptions {
   clock?: Clock;
   /** `first` of every listing request (default 100, like W&B's own NFS prototype) */
   pageSize?: number;
+  /**
+   * runs per page of a runs listing, which also carries each run's first files and artifacts
+   * (default min(pageSize, 50), the SDK's choice with 100 files inline)
+   */
+  runsPageSize?: number;
+  /** files asked inline per run on a runs page (default min(pageSize, 100)) */
+  inlineRunFiles?: number;
+  /** input and output artifacts asked inline per run on a runs page (default min(pageSize, 10)) */
+  inlineRunArtifacts?: number;
   /** GraphQL requests in flight at once, across the whole process (default 8) */
   graphqlConcurrency?: number;
   /** storage GETs in flight at once (default 16) */
@@ -64,6 +73,9 @@ export interface WandbApiOptions {
 
 export const API_DEFAULTS = {
   pageSize: 100,
+  runsPageSize: 50,
+  inlineRunFiles: 100,
+  inlineRunArtifacts: 10,
   graphqlConcurrency: 8,
   downloadConcurrency: 16,
   requestTimeoutMs: 30_000,
@@ -112,6 +124,14 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const ctx: FetchContext = { transport, pageSize: pick('pageSize'), logger };
+  // explicit values win; defaults never exceed the general page size
+  const upToPage = (k: 'runsPageSize' | 'inlineRunFiles' | 'inlineRunArtifacts'): number =>
+    options[k] === undefined ? Math.min(ctx.pageSize, API_DEFAULTS[k]) : pick(k);
+  const runsSizes: runs.RunsListingSizes = {
+    runs: upToPage('runsPageSize'),
+    files: upToPage('inlineRunFiles'),
+    artifacts: upToPage('inlineRunArtifacts'),
+  };
   const storage = new StorageClient({
     userAgent: ua,
     headersTimeoutMs: pick('storageHeadersTimeoutMs'),
@@ -149,7 +169,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     project: (entity, project, signal) => entities.fetchProject(ctx, entity, project, signal),
     listProjects: (entity, signal) => entities.listProjects(ctx, entity, signal),
     run: (entity, project, runName, signal) => runs.fetchRun(ctx, entity, project, runName, signal),
-    listRuns: (entity, project, signal) => runs.listRuns(ctx, entity, project, signal),
+    listRuns: (entity, project, signal) => runs.listRuns(ctx, entity, project, runsSizes, signal),
     listRunFiles: (entity, project, runName, signal) =>
       files.listRunFiles(ctx, entity, project, runName, signal),
     listRunArtifacts: (entity, project, runName, direction, signal) =>

@@ -1,11 +1,14 @@
 import type { Logger } from '../core/log.js';
+import { mapRunArtifactEdge } from './artifacts.js';
+import { PermanentError } from './errors.js';
 import type { FetchContext } from './fetch-context.js';
+import { mapRunFile } from './files.js';
 import { parseJsonObjectLenient, unwrapRunConfig } from './json-fields.js';
 import { dig, paginate } from './paginate.js';
 import { PROJECT_RUNS, RUN } from './queries/runs.js';
 import type { Obj } from './shape.js';
-import { asObj, optObj, optStr, str, strList } from './shape.js';
-import type { RunRecord } from './types.js';
+import { arr, asObj, bool, optObj, optStr, reqObj, str, strList } from './shape.js';
+import type { InlinePage, ListedRun, RunRecord } from './types.js';
 
 export function mapRun(r: Obj, path: string, logger: Logger): RunRecord {
   const name = str(r, 'name', path);
@@ -42,22 +45,98 @@ export async function fetchRun(
   return r === null ? null : mapRun(asObj(r, 'project.run'), 'project.run', ctx.logger);
 }
 
+/** Page sizes of the runs listing and of the listings asked inline for each run. */
+export interface RunsListingSizes {
+  /** runs per page (the SDK asks 50 when it also asks 100 files per run) */
+  runs: number;
+  /** files per run, inline */
+  files: number;
+  /** input and output artifacts per run, inline */
+  artifacts: number;
+}
+
+export const RUNS_LISTING_DEFAULTS: RunsListingSizes = { runs: 50, files: 100, artifacts: 10 };
+
+/**
+ * The first page of a connection nested in a run node. Malformed edges are skipped like paginate
+ * does; a malformed or missing connection gives null (the per-run listing is then fetched as usual)
+ * rather than hiding the run.
+ */
+function inlinePage<T>(
+  node: Obj,
+  field: string,
+  path: string,
+  logger: Logger,
+  mapEdge: (edge: Obj, path: string) => T | null,
+): InlinePage<T> | null {
+  const cp = `${path}.${field}`;
+  try {
+    const conn = optObj(node, field, path);
+    if (conn === null) return null;
+    const complete = !bool(reqObj(conn, 'pageInfo', cp), 'hasNextPage', `${cp}.pageInfo`);
+    const items: T[] = [];
+    for (const [i, e] of arr(conn, 'edges', cp).entries()) {
+      const ep = `${cp}.edges[${i}]`;
+      try {
+        const rec = mapEdge(asObj(e, ep), ep);
+        if (rec !== null) items.push(rec);
+      } catch (err) {
+        if (!(err instanceof PermanentError)) throw err;
+        logger.warn('skipping malformed record', { operation: PROJECT_RUNS.name, path: ep, error: err });
+      }
+    }
+    return { items, complete };
+  } catch (err) {
+    if (!(err instanceof PermanentError)) throw err;
+    logger.warn('ignoring a malformed inline listing', {
+      operation: PROJECT_RUNS.name,
+      path: cp,
+      error: err,
+    });
+    return null;
+  }
+}
+
+export function mapListedRun(
+  node: Obj,
+  path: string,
+  entity: string,
+  project: string,
+  logger: Logger,
+): ListedRun {
+  return {
+    record: mapRun(node, path, logger),
+    files: inlinePage(node, 'files', path, logger, (edge, ep) => {
+      const f = optObj(edge, 'node', ep);
+      return f === null ? null : mapRunFile(f, `${ep}.node`);
+    }),
+    inputArtifacts: inlinePage(node, 'inputArtifacts', path, logger, (edge, ep) =>
+      mapRunArtifactEdge(edge, ep, 'input', entity, project, logger),
+    ),
+    outputArtifacts: inlinePage(node, 'outputArtifacts', path, logger, (edge, ep) =>
+      mapRunArtifactEdge(edge, ep, 'output', entity, project, logger),
+    ),
+  };
+}
+
 export function listRuns(
   ctx: FetchContext,
   entity: string,
   project: string,
+  sizes: RunsListingSizes,
   signal?: AbortSignal,
-): AsyncIterable<RunRecord[]> {
+): AsyncIterable<ListedRun[]> {
   return paginate({
     ...ctx,
+    pageSize: sizes.runs,
     op: PROJECT_RUNS,
-    variables: { entity, project },
+    variables: { entity, project, files: sizes.files, artifacts: sizes.artifacts },
     ...(signal ? { signal } : {}),
     parentLabel: `project ${entity}/${project}`,
     connection: (data) => dig(data, 'project', 'runs'),
     mapEdge: (edge, path) => {
       const node = optObj(edge, 'node', path);
-      return node === null ? null : mapRun(node, `${path}.node`, ctx.logger);
+      return node === null ? null : mapListedRun(node, `${path}.node`, entity, project, ctx.logger);
     },
   });
 }

@@ -147,6 +147,27 @@ export interface RunArtifactLink {
   usedAs: string[];
 }
 
+/**
+ * The first page of a run's nested listing as it came inline with the runs page. `complete` is true
+ * when W&B said there is no next page: then `items` is the whole listing.
+ */
+export interface InlinePage<T> {
+  items: T[];
+  complete: boolean;
+}
+
+/**
+ * One run of a runs listing: its record plus the first page of its files and of its input/output
+ * artifacts. An inline part is null when it was not asked for or could not be read; the per-run
+ * listing is then fetched as usual.
+ */
+export interface ListedRun {
+  record: RunRecord;
+  files: InlinePage<RunFileRecord> | null;
+  inputArtifacts: InlinePage<RunArtifactLink> | null;
+  outputArtifacts: InlinePage<RunArtifactLink> | null;
+}
+
 /** Where the bytes of one file come from; the download layer turns it into a (fresh) signed URL. */
 export type FileLocator =
   | { kind: 'run-file'; entity: string; project: string; run: string; name: string }

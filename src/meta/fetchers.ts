@@ -1,8 +1,9 @@
 import type { WandbApi } from '../api/client-interface.js';
+import type { InlinePage, LinkDirection, ListedRun, RunArtifactLink } from '../api/types.js';
 import type { Logger } from '../core/log.js';
 import * as keys from './keys.js';
 import type { MetaStore, ProjectRow, RunRow, Skipped, SweepRow, CollectionRow } from './store.js';
-import type { Fetch } from './sync.js';
+import type { Fetch, InlineListing, InlineSink } from './sync.js';
 
 /**
  * One fetch per listing kind: walk the API's pages, write each page in its own transaction, and
@@ -14,6 +15,8 @@ export class Fetchers {
     private readonly api: WandbApi,
     private readonly store: MetaStore,
     private readonly log: Logger,
+    /** takes the per-run listings that came complete with a runs page; without it they are dropped */
+    private readonly inline: InlineSink = () => {},
   ) {}
 
   rootEntities(): Fetch {
@@ -44,7 +47,13 @@ export class Fetchers {
       try {
         for await (const page of this.api.listRuns(p.entity, p.name, signal)) {
           signal.throwIfAborted();
-          dirty = this.store.putRunsPage(p.pk, page, gen) || dirty;
+          dirty =
+            this.store.putRunsPage(
+              p.pk,
+              page.map((r) => r.record),
+              gen,
+            ) || dirty;
+          this.recordInline(p, page);
         }
       } catch (err) {
         if (dirty && !signal.aborted) this.store.settleRuns(p.pk);
@@ -52,6 +61,52 @@ export class Fetchers {
       }
       this.store.finishRuns(p.pk, gen, (name) => keys.runKey(p.entity, p.name, name), dirty);
     };
+  }
+
+  /**
+   * A run whose files (or artifacts) came complete on the runs page needs no request of its own: its
+   * listing is recorded as fetched now, like runDetail / runArtifacts would. The run record written
+   * with the same page is just as fresh, so the run key (record + files) is complete too. Incomplete
+   * inline pages are dropped; the per-run fetch pages the whole listing when the run is entered.
+   */
+  private recordInline(p: ProjectRow, page: ListedRun[]): void {
+    const listings: InlineListing[] = [];
+    for (const r of page) {
+      const name = r.record.name;
+      const run = (): RunRow | null => this.store.runByName(p.pk, name);
+      const files = r.files;
+      if (files?.complete) {
+        listings.push({
+          key: keys.runKey(p.entity, p.name, name),
+          write: (gen) => {
+            const row = run();
+            if (!row) return;
+            const dirty = this.store.putRunFilesPage(row.pk, files.items, gen);
+            this.logSkipped(
+              `run ${p.entity}/${p.name}/${name}`,
+              this.store.finishRunFiles(row.pk, gen, dirty),
+            );
+          },
+        });
+      }
+      const arts: [LinkDirection, InlinePage<RunArtifactLink> | null][] = [
+        ['input', r.inputArtifacts],
+        ['output', r.outputArtifacts],
+      ];
+      for (const [direction, links] of arts) {
+        if (!links?.complete) continue;
+        listings.push({
+          key: keys.runArtifactsKey(p.entity, p.name, name, direction),
+          write: (gen) => {
+            const row = run();
+            if (!row) return;
+            this.store.putRunArtifactsPage(row.pk, links.items, gen);
+            this.store.finishRunArtifacts(row.pk, direction, gen);
+          },
+        });
+      }
+    }
+    this.inline(listings);
   }
 
   /** A run's own record and its complete file list. */

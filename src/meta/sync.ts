@@ -8,6 +8,15 @@ import type { MetaStore } from './store.js';
 /** Fetches one listing: pages written with generation `gen`, vanished rows dropped at the end. */
 export type Fetch = (gen: number, signal: AbortSignal) => Promise<void>;
 
+/** A complete listing that arrived inside another one's pages: `write` stores it with generation `gen`. */
+export interface InlineListing {
+  key: string;
+  write: (gen: number) => void;
+}
+
+/** Where fetchers hand listings that came complete inside another listing (Syncer.recordInline). */
+export type InlineSink = (listings: InlineListing[]) => void;
+
 /**
  * Stale-while-revalidate over listings. A listing never fetched is waited for; one fetched before
  * is answered from the store at once and, when its TTL has passed, refreshed in the background.
@@ -60,6 +69,28 @@ export class Syncer {
     const p = this.fetchOnce(key, fetch).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  /**
+   * Records listings whose complete contents arrived inside another fetch (a run's files and
+   * artifacts on the runs page) exactly as if their own fetch had just completed: a new generation,
+   * rows written with it, vanished rows dropped, fetched now. All in one transaction. A listing whose
+   * own fetch is in flight is left to that fetch (its generation must stay the newest).
+   */
+  recordInline(listings: InlineListing[]): void {
+    if (this.closed || listings.length === 0) return;
+    const nowMs = this.clock.nowMs();
+    const done: string[] = [];
+    this.store.transaction(() => {
+      for (const l of listings) {
+        if (this.inflight.has(l.key)) continue;
+        const gen = this.store.beginPass(l.key, nowMs);
+        l.write(gen);
+        this.store.completePass(l.key, nowMs);
+        done.push(l.key);
+      }
+    });
+    for (const key of done) this.errors.delete(key);
   }
 
   /** Starts (or joins) a fetch without waiting; failures are recorded, not thrown. */

@@ -133,7 +133,7 @@ class Tree implements WandbMetaTree {
     this.ttls = { ...DEFAULT_TTLS, ...o.ttl };
     this.store = new MetaStore(o.db);
     this.sync = new Syncer(this.store, this.clock, this.log, this.ttls);
-    this.fetchers = new Fetchers(o.api, this.store, this.log);
+    this.fetchers = new Fetchers(o.api, this.store, this.log, (l) => this.sync.recordInline(l));
     this.urls = new AppUrls(o.appBaseUrl ?? appUrlFromBaseUrl(o.baseUrl ?? 'https://api.wandb.ai'));
     this.startedAtMs = this.clock.nowMs();
   }

@@ -85,7 +85,7 @@ describe('the API key never leaks', () => {
     };
     try {
       await api.viewer();
-      const runs = await collect(api.listRuns('demo-user', 'mnist-classifier'));
+      const runs = (await collect(api.listRuns('demo-user', 'mnist-classifier'))).map((r) => r.record);
       fake.faults.graphql.rate500 = 0.5;
       fake.faults.storage.rate503 = 0.5;
       const run = runs[0]!;

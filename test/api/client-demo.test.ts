@@ -40,9 +40,10 @@ describe('WandbApi against the fake server (demo fixture)', () => {
 
   it('runs: every run, config unwrapped, summary parsed, files with md5', async () => {
     const p = fake.fixture.project('demo-user', 'mnist-classifier')!;
-    const runs = await collect(api.listRuns('demo-user', 'mnist-classifier'));
+    const listed = await collect(api.listRuns('demo-user', 'mnist-classifier'));
+    const runs = listed.map((r) => r.record);
     assert.equal(runs.length, p.runs.length);
-    for (const r of runs) {
+    for (const [i, r] of runs.entries()) {
       const fxRun = p.runs.get(r.name)!;
       assert.ok(fxRun, r.name);
       assert.deepEqual(r.config, unwrapFixtureConfig(fxRun.config));
@@ -55,6 +56,14 @@ describe('WandbApi against the fake server (demo fixture)', () => {
         files.map((f) => [f.name, f.sizeBytes, f.md5]),
         [...fxRun.files].map((f) => [f.name, f.sizeBytes, f.md5B64]),
       );
+      // the runs page carries the first page (pageSize 2) of files and artifacts of each run
+      const inline = listed[i]!;
+      assert.deepEqual(inline.files, { items: files.slice(0, 2), complete: files.length <= 2 });
+      for (const d of ['input', 'output'] as const) {
+        const links = await collect(api.listRunArtifacts('demo-user', 'mnist-classifier', r.name, d));
+        const page = d === 'input' ? inline.inputArtifacts : inline.outputArtifacts;
+        assert.deepEqual(page, { items: links.slice(0, 2), complete: links.length <= 2 }, `${r.name} ${d}`);
+      }
     }
     const one = await api.run('demo-user', 'mnist-classifier', runs[0]!.name);
     assert.deepEqual(one, runs[0]);

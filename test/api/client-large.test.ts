@@ -21,19 +21,26 @@ describe('pagination and concurrency (large fixture)', () => {
   it('lists all 10,000 runs, no cap, no duplicates', async () => {
     const api = apiFor(fake);
     fake.resetCounters();
-    const runs = await collect(api.listRuns(LARGE_ENTITY, LARGE_PROJECT));
+    const listed = await collect(api.listRuns(LARGE_ENTITY, LARGE_PROJECT));
+    const runs = listed.map((r) => r.record);
     assert.equal(runs.length, LARGE_RUNS);
     const names = new Set(runs.map((r) => r.name));
     assert.equal(names.size, LARGE_RUNS);
     for (let i = 0; i < LARGE_RUNS; i += 997) assert.ok(names.has(largeRunName(i)), largeRunName(i));
-    assert.equal(fake.counters.graphqlOps.ProjectRuns, LARGE_RUNS / 100);
+    // 50 runs a page (each carrying its first files and artifacts), as the SDK pages them
+    assert.equal(fake.counters.graphqlOps.ProjectRuns, LARGE_RUNS / 50);
+    assert.equal(fake.counters.graphqlOps.RunFiles, undefined, 'no per-run file listing');
+    for (const r of listed) {
+      assert.equal(r.files?.complete, true, r.record.name);
+      assert.equal(r.files?.items.length, 10);
+    }
     const r7 = runs.find((r) => r.name === largeRunName(7))!;
     assert.deepEqual(r7.config, { index: 7, lr: 1 / 8, batch_size: 64 });
     api.close();
   });
 
   it('a page size above the server maximum still reaches the end (server clamps, we follow cursors)', async () => {
-    const api = apiFor(fake, { pageSize: 1000 });
+    const api = apiFor(fake, { pageSize: 1000, runsPageSize: 1000 });
     const runs = await collect(api.listRuns(LARGE_ENTITY, LARGE_PROJECT));
     assert.equal(runs.length, LARGE_RUNS);
     const projects = await collect(api.listProjects('many-projects-team'));

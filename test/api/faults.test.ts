@@ -13,7 +13,7 @@ async function snapshot(api: WandbApiClient, fake: FakeWandb): Promise<unknown> 
   for (const e of fake.fixture.entities) {
     for (const p of await collect(api.listProjects(e.name))) {
       const key = `${e.name}/${p.name}`;
-      const runs = await collect(api.listRuns(e.name, p.name));
+      const runs = (await collect(api.listRuns(e.name, p.name))).map((r) => r.record);
       out[`${key}/runs`] = runs;
       for (const r of runs) {
         const files = await collect(api.listRunFiles(e.name, p.name, r.name));

@@ -10,6 +10,8 @@ import type {
   CollectionRecord,
   EntityRecord,
   FileLocator,
+  InlinePage,
+  ListedRun,
   Manifest,
   Page,
   ProjectRecord,
@@ -44,6 +46,11 @@ export class MemoryApi implements WandbApi {
   /** when set, listings fail after yielding this many pages */
   failAfterPages: number | null = null;
   pageSize = 2;
+  /**
+   * When set, listRuns carries each run's first `inlineLimit` files and input/output links (like the
+   * real client's runs page); null: no inline listings, every run is fetched on its own.
+   */
+  inlineLimit: number | null = null;
   /** when set, each listing call waits for this promise before answering its first page */
   gate: Promise<void> | null = null;
 
@@ -129,8 +136,22 @@ export class MemoryApi implements WandbApi {
     await this.hit('run');
     return this.projects.get(`${entity}/${project}`)?.runs.find((r) => r.name === runName) ?? null;
   }
-  listRuns(entity: string, project: string): AsyncIterable<Page<RunRecord>> {
-    return this.pages('listRuns', this.project_(entity, project).runs);
+  listRuns(entity: string, project: string): AsyncIterable<Page<ListedRun>> {
+    const p = this.project_(entity, project);
+    const limit = this.inlineLimit;
+    const inline = <T>(items: T[]): InlinePage<T> | null =>
+      limit === null ? null : { items: items.slice(0, limit), complete: items.length <= limit };
+    const links = (name: string, d: 'input' | 'output') =>
+      (p.links.get(name) ?? []).filter((l) => l.direction === d);
+    return this.pages(
+      'listRuns',
+      p.runs.map((record) => ({
+        record,
+        files: inline(p.files.get(record.name) ?? []),
+        inputArtifacts: inline(links(record.name, 'input')),
+        outputArtifacts: inline(links(record.name, 'output')),
+      })),
+    );
   }
   listRunFiles(entity: string, project: string, runName: string): AsyncIterable<Page<RunFileRecord>> {
     return this.pages('listRunFiles', this.project_(entity, project).files.get(runName) ?? []);

@@ -276,6 +276,86 @@ describe('demo fixture', () => {
   });
 });
 
+describe("runs page carries each run's files and artifacts (demo fixture)", () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness('demo');
+  });
+  after(async () => {
+    await dispose(h);
+  });
+
+  /** files (recursively), metadata.json and artifacts/input|output of one run directory */
+  async function readRun(runDir: string): Promise<{ files: string[]; meta: { id: string; state: string } }> {
+    const files: string[] = [];
+    const visit = async (dir: string): Promise<void> => {
+      for (const e of (await h.tree.readdir(dir)) ?? []) {
+        const path = `${dir}/${e.name}`;
+        const node = await h.tree.lookup(path);
+        if (e.kind === 'dir') await visit(path);
+        else if (node?.kind === 'file') files.push(path.slice(runDir.length + '/files/'.length));
+      }
+    };
+    await visit(`${runDir}/files`);
+    const meta = await h.tree.lookup(`${runDir}/metadata.json`);
+    assert.ok(meta?.kind === 'file' && meta.content.type === 'generated');
+    for (const d of ['input', 'output']) assert.ok(await h.tree.readdir(`${runDir}/artifacts/${d}`));
+    return { files, meta: JSON.parse(meta.content.bytes.toString()) as { id: string; state: string } };
+  }
+
+  test("after listing runs/, every run's files, metadata.json and artifacts cost zero requests", async () => {
+    const entity = 'demo-user';
+    const project = 'mnist-classifier';
+    const fxProject = h.fake.fixture.project(entity, project);
+    assert.ok(fxProject);
+    for (const r of fxProject.runs) {
+      assert.ok(r.files.length <= 100 && r.inputArtifacts.length <= 10 && r.outputArtifactIds.length <= 10);
+    }
+    const runsDir = `/${entity}/${project}/runs`;
+    const runs = (await h.tree.readdir(runsDir)) ?? [];
+    assert.equal(runs.length, fxProject.runs.length);
+    h.fake.resetCounters();
+    let files = 0;
+    for (const r of runs) {
+      const runDir = `${runsDir}/${r.name}`;
+      const { files: got, meta } = await readRun(runDir);
+      const fx = fxProject.runs.get(meta.id);
+      assert.ok(fx, meta.id);
+      assert.equal(meta.state, fx.state);
+      // the fixture's names, except that unsafe or colliding ones are shown differently
+      assert.ok(got.length > 0 || fx.files.length === 0, runDir);
+      files += got.length;
+    }
+    assert.ok(files > 10);
+    await h.tree.idle();
+    assert.equal(h.graphql(), 0, JSON.stringify(h.fake.counters.graphqlOps));
+  });
+
+  test('a run with more files than the inline page lists them all (paging the rest)', async () => {
+    const entity = 'demo-user';
+    const project = 'llm-finetune';
+    const fxProject = h.fake.fixture.project(entity, project);
+    const big = [...(fxProject?.runs ?? [])][0];
+    assert.ok(big);
+    const before = big.files.length;
+    for (let i = 0; i < 130; i++) {
+      h.fake.fixture.addRunFile(entity, project, big.name, {
+        name: `many/f-${String(i).padStart(3, '0')}.txt`,
+        sizeBytes: 10 + i,
+        seed: 7000 + i,
+      });
+    }
+    const runsDir = `/${entity}/${project}/runs`;
+    await h.tree.readdir(runsDir);
+    h.fake.resetCounters();
+    const runDir = `${runsDir}/${big.name}`;
+    const many = (await h.tree.readdir(`${runDir}/files/many`)) ?? [];
+    assert.equal(many.length, 130);
+    assert.equal((await readRun(runDir)).files.length, before + 130);
+    assert.deepEqual(h.fake.counters.graphqlOps, { Run: 1, RunFiles: 2 }, 'record + two pages of 100');
+  });
+});
+
 describe('hostile fixture', () => {
   let h: Harness;
   before(async () => {

@@ -469,6 +469,43 @@ test('a running run shows new files after its 30 s TTL; a finished one after 10 
   }
 });
 
+test('complete inline pages on the runs page stand for the per-run fetches, with the run TTL', async () => {
+  const api = await fixture();
+  api.inlineLimit = 3; // r1 has 4 files (incomplete inline), every other listing fits
+  const c = await setup({}, api);
+  try {
+    const p = c.api.project_('alice', 'proj');
+    await c.tree.readdir('/alice/proj/runs');
+    const listed = c.api.totalCalls();
+    for (const r of ['r2', 'r3', 'r4', 'r5']) {
+      assert.ok(await c.tree.readdir(`/alice/proj/runs/${r}/files`), r);
+      asFile(await c.tree.lookup(`/alice/proj/runs/${r}/metadata.json`));
+    }
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs/r3/files'), ['output.log']);
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs/r1/artifacts/input'), ['data']);
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs/r1/artifacts/output/net'), [
+      'v0',
+      'v1',
+      'best',
+      'latest',
+    ]);
+    assert.equal(c.api.totalCalls(), listed, 'no per-run request');
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs/r1/files'), ['config.yaml', 'media']);
+    assert.equal(c.api.count('listRunFiles'), 1, 'the incomplete one is fetched as before');
+    assert.equal(c.api.count('run'), 1);
+
+    // the running run's inline listing expires after 30 s like a fetched one
+    p.files.get('r3')?.push({ name: 'new.txt', sizeBytes: 1, md5: null, updatedAt: null });
+    c.clock.advance(30_000);
+    await c.tree.readdir('/alice/proj/runs/r3/files');
+    await c.tree.idle();
+    assert.equal(c.api.count('listRunFiles'), 2);
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs/r3/files'), ['new.txt', 'output.log']);
+  } finally {
+    await c.done();
+  }
+});
+
 test('network failure keeps rows and marks stale; a complete re-listing removes vanished rows', async () => {
   const c = await setup();
   try {

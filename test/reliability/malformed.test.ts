@@ -70,7 +70,13 @@ describe('malformed server responses', () => {
         // The defaults retry an unparsable answer as transient (GraphQL: 10 attempts, then the
         // metadata layer's 5 s error backoff; measured ~55 s to the EIO); a 3-attempt budget keeps
         // the test short with the same behaviour.
-        knobs: { api: { retry: SHORT_RETRY, downloadRetry: SHORT_RETRY }, logLevel: 'info' },
+        // inlineRunFiles: 1 — runs pages carry each run's first file page, which would answer the
+        // demo runs' listings before the faulted RunFiles request is ever sent; with one file inline
+        // every multi-file run still goes through RunFiles, the request these cases corrupt.
+        knobs: {
+          api: { retry: SHORT_RETRY, downloadRetry: SHORT_RETRY, inlineRunFiles: 1 },
+          logLevel: 'info',
+        },
       }),
     );
   });

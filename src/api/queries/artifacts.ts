@@ -30,7 +30,7 @@ export const ARTIFACT_COLLECTIONS = operation(
  * Aliases come from every collection the artifact is in, each naming its collection; the mapper keeps
  * the ones of the collection the version was reached through (as the SDK does).
  */
-const VERSION_FIELDS = `fragment VersionFields on Artifact {
+export const VERSION_FIELDS = `fragment VersionFields on Artifact {
   id
   digest
   versionIndex
@@ -69,7 +69,7 @@ export const COLLECTION_VERSIONS = operation(
 ${VERSION_FIELDS}`,
 );
 
-const SOURCE_SEQUENCE = 'artifactSequence { name project { name entityName } }';
+export const SOURCE_SEQUENCE = 'artifactSequence { name project { name entityName } }';
 
 export const RUN_INPUT_ARTIFACTS = operation(
   'RunInputArtifacts',

@@ -1,5 +1,8 @@
 import { operation, PAGE_INFO } from './operation.js';
 
+/** What a run file listing needs of each file (also asked inline on the runs page). */
+export const RUN_FILE_FIELDS = 'name sizeBytes md5 updatedAt';
+
 export const RUN_FILES = operation(
   'RunFiles',
   `query RunFiles($entity: String!, $project: String!, $run: String!, $first: Int!, $after: String) {
@@ -7,7 +10,7 @@ export const RUN_FILES = operation(
     run(name: $run) {
       files(first: $first, after: $after) {
         ${PAGE_INFO}
-        edges { node { name sizeBytes md5 updatedAt } }
+        edges { node { ${RUN_FILE_FIELDS} } }
       }
     }
   }

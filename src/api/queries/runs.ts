@@ -1,3 +1,5 @@
+import { SOURCE_SEQUENCE, VERSION_FIELDS } from './artifacts.js';
+import { RUN_FILE_FIELDS } from './files.js';
 import { operation, PAGE_INFO } from './operation.js';
 
 const RUN_FIELDS = `fragment RunFields on Run {
@@ -27,15 +29,44 @@ export const RUN = operation(
 ${RUN_FIELDS}`,
 );
 
+/**
+ * A page of runs, each with the first page of its files and of its input/output artifacts (the
+ * fields RUN_FILES / RUN_*_ARTIFACTS ask for). The W&B SDK asks `files(first: 100)` inside a runs
+ * page of 50 the same way; a run whose inline page is complete needs no request of its own.
+ */
 export const PROJECT_RUNS = operation(
   'ProjectRuns',
-  `query ProjectRuns($entity: String!, $project: String!, $first: Int!, $after: String) {
+  `query ProjectRuns(
+  $entity: String!
+  $project: String!
+  $first: Int!
+  $after: String
+  $files: Int!
+  $artifacts: Int!
+) {
   project(name: $project, entityName: $entity) {
     runs(first: $first, after: $after) {
       ${PAGE_INFO}
-      edges { node { ...RunFields } }
+      edges {
+        node {
+          ...RunFields
+          files(first: $files) {
+            ${PAGE_INFO}
+            edges { node { ${RUN_FILE_FIELDS} } }
+          }
+          inputArtifacts(first: $artifacts) {
+            ${PAGE_INFO}
+            edges { usedAs node { ...VersionFields ${SOURCE_SEQUENCE} } }
+          }
+          outputArtifacts(first: $artifacts) {
+            ${PAGE_INFO}
+            edges { node { ...VersionFields ${SOURCE_SEQUENCE} } }
+          }
+        }
+      }
     }
   }
 }
-${RUN_FIELDS}`,
+${RUN_FIELDS}
+${VERSION_FIELDS}`,
 );
