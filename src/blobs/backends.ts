@@ -5,7 +5,7 @@ import type { RangeSource } from './types.js';
 
 /** Where one open reader currently gets its bytes; StoreReader switches between them. */
 export interface ReadBackend {
-  readonly kind: 'warm' | 'fill' | 'stream';
+  readonly kind: 'warm' | 'fill' | 'stream' | 'follow';
   read(buf: Buffer, length: number, position: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -55,7 +55,7 @@ export class FillBackend implements ReadBackend {
 
 /**
  * Bytes straight from the source through one bounded window, cached nowhere: for blobs larger than
- * the cache, a full disk, or a blob another process is filling. Sequential 128 KiB reads hit the
+ * the cache, a full disk, or a blob another process's fill has stopped making progress on. Sequential 128 KiB reads hit the
  * window; memory stays at one window per open reader.
  */
 export class StreamBackend implements ReadBackend {

@@ -18,7 +18,18 @@ export interface PartialRow {
   updatedAtMs: number;
 }
 
-export type ClaimResult = { kind: 'mine'; doneChunks: number[] } | { kind: 'other'; ownerPid: number };
+export type ClaimResult =
+  | { kind: 'mine'; doneChunks: number[] }
+  | { kind: 'other'; ownerPid: number; ownerToken: string; chunkBytes: number };
+
+/** What a process following another one's fill needs to know, read in one transaction. */
+export interface FillProgressRow {
+  ownerToken: string | null;
+  /** false when the owner process is gone (its partial is free to take over) */
+  ownerAlive: boolean;
+  updatedAtMs: number;
+  doneChunks: number[];
+}
 
 interface RawBlob {
   key: string;
@@ -156,8 +167,19 @@ export class BlobIndex {
       .transaction((): ClaimResult => {
         const r = this.db.prepare('SELECT * FROM blob_partial WHERE key = ?').get(key) as
           RawPartial | undefined;
-        if (r && r.owner_pid !== null && r.owner_token !== token && this.alive(r.owner_pid)) {
-          return { kind: 'other', ownerPid: r.owner_pid };
+        if (
+          r &&
+          r.owner_pid !== null &&
+          r.owner_token !== null &&
+          r.owner_token !== token &&
+          this.alive(r.owner_pid)
+        ) {
+          return {
+            kind: 'other',
+            ownerPid: r.owner_pid,
+            ownerToken: r.owner_token,
+            chunkBytes: r.chunk_bytes,
+          };
         }
         if (r && (r.size_bytes !== sizeBytes || r.chunk_bytes !== chunkBytes)) {
           this.db.prepare('DELETE FROM blob_partial WHERE key = ?').run(key);
@@ -222,6 +244,24 @@ export class BlobIndex {
       n: number;
     };
     return r.n;
+  }
+
+  /** The state of another process's fill of `key`; undefined once it has no partial (done or dropped). */
+  fillProgress(key: string): FillProgressRow | undefined {
+    return this.db.transaction((): FillProgressRow | undefined => {
+      const r = this.db.prepare('SELECT * FROM blob_partial WHERE key = ?').get(key) as
+        RawPartial | undefined;
+      if (!r) return undefined;
+      const done = this.db.prepare('SELECT chunk_index FROM blob_partial_chunk WHERE key = ?').all(key) as {
+        chunk_index: number;
+      }[];
+      return {
+        ownerToken: r.owner_token,
+        ownerAlive: r.owner_pid !== null && this.alive(r.owner_pid),
+        updatedAtMs: r.updated_at_ms,
+        doneChunks: done.map((d) => d.chunk_index),
+      };
+    })();
   }
 
   /** True when a live process (not necessarily us) is filling this partial. */

@@ -7,10 +7,11 @@ import { digestKey, parseDigestKey } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { FillBackend, StreamBackend, WarmBackend, type ReadBackend } from './backends.js';
-import { BlobIndex } from './blob-index.js';
+import { BlobIndex, type ClaimResult } from './blob-index.js';
 import { CacheClosedError, DiskFullError, IntegrityError } from './errors.js';
 import { planEviction } from './evict-policy.js';
 import { FillJob } from './fill-job.js';
+import { FollowBackend, FollowEnded } from './follow-backend.js';
 import { isErrno } from './fs-util.js';
 import { cleanupLeftovers } from './leftovers.js';
 import { blobPath, partialPath } from './path.js';
@@ -75,8 +76,10 @@ export interface BlobCacheOptions {
 export interface BlobStoreCounters extends BlobCacheCounters {
   /** Blobs taken from the W&B SDK cache instead of downloading. */
   sdkReuses: number;
-  /** Opens served by streaming without caching (too big, disk full, filled by another process). */
+  /** Opens served by streaming without caching (too big, disk full, another process's fill stalled). */
   streamOpens: number;
+  /** Opens that read through another process's fill of the same blob (two mounts, one cache dir). */
+  followOpens: number;
   evictions: number;
 }
 
@@ -311,13 +314,7 @@ class Store implements BlobStore {
       return this.streamBackend(req, false);
     }
     const claim = this.index.claim(key, req.sizeBytes, this.o.chunkBytes, this.token, this.clock.nowMs());
-    if (claim.kind === 'other') {
-      this.log.debug('another process is filling this blob; streaming until it is done', {
-        blob: key,
-        pid: claim.ownerPid,
-      });
-      return this.streamBackend(req, true);
-    }
+    if (claim.kind === 'other') return this.follow(req, key, claim);
     let job: FillJob;
     try {
       job = await FillJob.start({
@@ -365,6 +362,39 @@ class Store implements BlobStore {
   /** One line per reader that falls back to streaming because its fill hit a full disk. */
   reportDiskFull(key: string, sizeBytes: number): void {
     this.log.warn('the cache disk is full; streaming this file uncached', { blob: key, size: sizeBytes });
+  }
+
+  /** Reads through another process's fill of the same blob instead of downloading it again. */
+  private follow(
+    req: BlobOpenRequest,
+    key: string,
+    claim: Extract<ClaimResult, { kind: 'other' }>,
+  ): ReadBackend {
+    this.log.debug('another process is filling this blob; reading through its download', {
+      blob: key,
+      pid: claim.ownerPid,
+    });
+    this.bump('followOpens');
+    return new FollowBackend({
+      key,
+      partialPath: partialPath(this.o.dir, req.digest),
+      ownerToken: claim.ownerToken,
+      chunkBytes: claim.chunkBytes,
+      sizeBytes: req.sizeBytes,
+      servePartial: req.sizeBytes > this.o.verifyBeforeServeBytes,
+      stallTimeoutMs: this.o.stallTimeoutMs,
+      index: this.index,
+      clock: this.clock,
+    });
+  }
+
+  /** A follower whose owner made no progress for the stall timeout streams on its own. */
+  followStalled(req: BlobOpenRequest, key: string): ReadBackend {
+    this.log.warn("another process's download of this blob made no progress; streaming it here", {
+      blob: key,
+      stallTimeoutMs: this.o.stallTimeoutMs,
+    });
+    return this.streamBackend(req, true);
   }
 
   private async reserveSpace(key: string, sizeBytes: number): Promise<boolean> {
@@ -447,6 +477,15 @@ class StoreReader implements BlobReader {
     try {
       return await backend.read(buf, len, position);
     } catch (err) {
+      if (err instanceof FollowEnded && backend === this.backend) {
+        // The other process's fill ended or changed hands: the blob file, our own fill, or a stream.
+        this.replace(
+          err.reason === 'stalled'
+            ? this.store.followStalled(this.req, this.key)
+            : await this.store.backendFor(this.req, false),
+        );
+        return this.read(buf, length, position);
+      }
       if (err instanceof DiskFullError && backend === this.backend) {
         // The fill ran out of disk: this reader keeps working, uncached.
         this.store.reportDiskFull(this.key, this.sizeBytes);
@@ -505,6 +544,7 @@ function zeroCounters(): BlobStoreCounters {
     integrityFailures: 0,
     sdkReuses: 0,
     streamOpens: 0,
+    followOpens: 0,
     evictions: 0,
   };
 }

@@ -311,7 +311,7 @@ describe('blob store', () => {
     }
   });
 
-  it('two caches sharing a dir: one fills, the other streams and then moves to the finished blob', async () => {
+  it("two caches sharing a dir: the second reads through the first one's download", async () => {
     const size = 3 * MiB;
     const data = generate(11, 11 + size);
     const digest = md5Of(data);
@@ -320,25 +320,54 @@ describe('blob store', () => {
     const b = createBlobCache({ ...base(), db: db2 });
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    // A sends its first MiB, then waits until B has shown that it streams.
+    // A sends its first MiB, then waits until B has read what is already on disk.
     const srcA = new TestSource(size, { holdFrom: MiB, hold }, data);
     const srcB = new TestSource(size, {}, data);
     try {
       const ra = await a.open({ digest, sizeBytes: size, source: () => srcA });
       await ra.read(Buffer.alloc(1), 1, 0);
       const rb = await b.open({ digest, sizeBytes: size, source: () => srcB });
+      assert.equal(b.counters().followOpens, 1);
       const buf = Buffer.alloc(4096);
-      assert.equal(await rb.read(buf, 4096, 2 * MiB), 4096);
-      assert.ok(buf.equals(data.subarray(2 * MiB, 2 * MiB + 4096)));
-      assert.equal(b.counters().streamOpens, 1);
+      assert.equal(await rb.read(buf, 4096, 4096), 4096, 'chunk 0 is on disk: served at once');
+      assert.ok(buf.equals(data.subarray(4096, 8192)));
+      const later = Buffer.alloc(4096);
+      const pending = rb.read(later, 4096, 2 * MiB);
       release();
+      assert.equal(await pending, 4096, 'a read past the fill waits for it');
+      assert.ok(later.equals(data.subarray(2 * MiB, 2 * MiB + 4096)));
       assert.ok((await readAll(ra, size)).equals(data));
-      await waitFor(async () => exists(blobPath(dir, digest)));
-      await new Promise((r) => setTimeout(r, 1100));
-      const sentBefore = srcB.bytesSent;
       assert.ok((await readAll(rb, size)).equals(data));
-      assert.equal(srcB.bytesSent, sentBefore, 'b reads the committed blob, not the network');
+      await waitFor(async () => exists(blobPath(dir, digest)));
+      assert.ok((await readAll(rb, size)).equals(data), 'and moves on to the committed blob');
+      assert.equal(srcB.bytesSent, 0, 'b never downloaded a byte');
+      assert.equal(srcA.bytesSent, size, 'a downloaded the blob once');
       await Promise.all([ra.close(), rb.close()]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      db2.close();
+    }
+  });
+
+  it('two caches sharing a dir: when the first one stops, the second resumes its download', async () => {
+    const size = 4 * MiB;
+    const data = generate(23, 23 + size);
+    const digest = md5Of(data);
+    const db2 = openTestDb(dir);
+    const a = createBlobCache({ ...base(), streams: 1 });
+    const b = createBlobCache({ ...base(), db: db2 });
+    const srcA = new TestSource(size, { hangAt: 2 * MiB }, data);
+    const srcB = new TestSource(size, {}, data);
+    try {
+      const ra = await a.open({ digest, sizeBytes: size, source: () => srcA });
+      await ra.read(Buffer.alloc(1), 1, MiB);
+      const rb = await b.open({ digest, sizeBytes: size, source: () => srcB });
+      assert.equal(b.counters().followOpens, 1);
+      const pending = readAll(rb, size);
+      await a.close(); // the owner goes away mid-download: its claim is released
+      assert.ok((await pending).equals(data));
+      assert.ok(srcB.bytesSent <= size - 2 * MiB, `b fetched only what a had not: ${srcB.bytesSent}`);
+      await rb.close();
     } finally {
       await Promise.all([a.close(), b.close()]);
       db2.close();
