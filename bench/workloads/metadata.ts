@@ -195,7 +195,10 @@ async function wandbfsMetadata(
 
   let cacheDir = '';
   let removeDir: (() => Promise<void>) | null = null;
-  await withMount(ctx, fake, { keepDir: true }, async (m) => {
+  // The targets are about listings *within* their freshness TTL; the finds below take minutes, more
+  // than the default 60 s listing TTL, so these mounts keep listings fresh for an hour.
+  const fresh = ['--ttl-listing', '1h', '--ttl-run', '1h', '--ttl-active-run', '1h'];
+  await withMount(ctx, fake, { keepDir: true, extraArgs: fresh }, async (m) => {
     cacheDir = m.cacheDir;
     removeDir = m.removeDir;
     await lsSeconds(runsDir(m), RUNS);
@@ -234,7 +237,7 @@ async function wandbfsMetadata(
   try {
     const counts: number[] = [];
     await measure(ctx, rows.remount, n, () =>
-      withMount(ctx, fake, { cacheDir }, async (m) => {
+      withMount(ctx, fake, { cacheDir, extraArgs: fresh }, async (m) => {
         fake.faults.graphql.latencyMs = GRAPHQL_LATENCY_MS;
         try {
           const before = gql();
