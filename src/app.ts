@@ -34,6 +34,11 @@ export interface AppConfig {
   ttl: Partial<Ttls>;
   mount: Partial<MountOptions>;
   timeouts: Partial<MountTimeouts>;
+  /**
+   * A download that makes no progress this long fails its waiting reads (blob cache watchdog); the
+   * storage client gives up on a silent connection after half of it, so one retry fits before that.
+   */
+  stallTimeoutMs?: number;
   /** Where this process logs (daemon mode), recorded for `wandbfs status`. */
   logFile: string | null;
   /**
@@ -67,7 +72,9 @@ export async function startApp(
   const mountPoint = resolve(c.mountPoint);
   const version = wandbfsVersion();
   const db = openDb({ dir: c.cacheDir });
+  const stall = c.stallTimeoutMs;
   const api = createWandbApi({
+    ...(stall === undefined ? {} : { stallTimeoutMs: Math.max(1000, Math.floor(stall / 2)) }),
     ...c.tuning?.api,
     baseUrl: c.baseUrl,
     apiKey: c.apiKey,
@@ -89,6 +96,7 @@ export async function startApp(
     ...(c.maxCacheBytes === undefined ? {} : { maxCacheBytes: c.maxCacheBytes }),
     ...(c.minFreeBytes === undefined ? {} : { minFreeBytes: c.minFreeBytes }),
     ...(c.sdkCache === false ? { sdkCacheDir: null } : {}),
+    ...(stall === undefined ? {} : { stallTimeoutMs: stall }),
     ...c.tuning?.blobs,
   });
   const core = new FsCore({

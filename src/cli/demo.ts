@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     sdkCache: true,
     attrTimeout: 10,
     readTimeout: '120s',
+    stallTimeout: '60s',
   };
   try {
     await mountForeground(args, {

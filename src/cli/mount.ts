@@ -34,6 +34,7 @@ export interface MountArgs {
   ttlNegative?: string;
   attrTimeout: number;
   readTimeout: string;
+  stallTimeout: string;
   daemonChild?: boolean;
   debug?: boolean;
 }
@@ -51,6 +52,7 @@ const FORWARDED: (keyof MountArgs)[] = [
   'ttlNegative',
   'attrTimeout',
   'readTimeout',
+  'stallTimeout',
 ];
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -100,6 +102,12 @@ export function mountBuilder(y: Argv): Argv<MountArgs> {
       type: 'string',
       default: '120s',
       describe: 'a read waiting longer (stalled download) fails with EIO',
+    })
+    .option('stall-timeout', {
+      type: 'string',
+      default: '60s',
+      describe:
+        'a download receiving no bytes this long is abandoned: waiting reads get EIO, the next read resumes it',
     })
     .option('daemon-child', { type: 'boolean', hidden: true })
     .example('$0 mount ~/wandb', 'mount everything your API key can see, in the background')
@@ -154,6 +162,7 @@ export function configFromArgs(
       entryTimeoutS: a.attrTimeout,
     },
     timeouts: { readMs: parseDuration(a.readTimeout) },
+    stallTimeoutMs: parseDuration(a.stallTimeout),
     logFile: a.daemonChild ? mountFiles(cacheDir, mountPoint).logFile : null,
   };
 }

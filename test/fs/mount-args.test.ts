@@ -38,3 +38,15 @@ test('SDK reuse is on by default and limits fall back to the blob cache defaults
 test('a malformed size is a clear error, not a silent default', () => {
   assert.throws(() => configFromArgs(parse(['/tmp/wandbfs-x', '--min-free-space', 'lots']), creds), /lots/);
 });
+
+test('--stall-timeout reaches the app config; the default is 60 s; nonsense is refused', () => {
+  assert.equal(
+    configFromArgs(parse(['/tmp/wandbfs-x', '--stall-timeout', '2s']), creds).stallTimeoutMs,
+    2000,
+  );
+  assert.equal(configFromArgs(parse(['/tmp/wandbfs-x']), creds).stallTimeoutMs, 60_000);
+  assert.throws(
+    () => configFromArgs(parse(['/tmp/wandbfs-x', '--stall-timeout', 'soon']), creds),
+    /invalid duration: "soon"/,
+  );
+});

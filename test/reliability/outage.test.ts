@@ -116,11 +116,9 @@ describe('stalled storage body', () => {
 
   const variants = [
     { name: 'CLI --read-timeout 3s', args: ['--read-timeout', '3s'], limitMs: 3000 },
-    {
-      name: 'API and blob stall timeouts 2 s / 3 s',
-      knobs: { api: { stallTimeoutMs: 2000 }, blobs: { stallTimeoutMs: 3000 }, logLevel: 'info' },
-      limitMs: 3000,
-    },
+    // The blob watchdog fails waiting reads at 3 s; the storage client drops the silent connection
+    // at 1.5 s, so the read after the stall clears does not wait on the dead one.
+    { name: 'CLI --stall-timeout 3s', args: ['--stall-timeout', '3s', '--log-level', 'info'], limitMs: 3000 },
   ];
   let seed = 9400;
   for (const v of variants) {
@@ -143,8 +141,7 @@ describe('stalled storage body', () => {
             server,
             dir,
             cacheDir,
-            ...(v.args ? { args: v.args } : {}),
-            ...(v.knobs ? { knobs: v.knobs } : {}),
+            args: v.args,
           }),
         );
         const path = join(dir, DEMO_RUN_DIR, name);
