@@ -69,6 +69,8 @@ function message(err: unknown): string {
  * Takes `n` samples of `sample` into one row. A failing sample marks the whole row failed (with the
  * reason) rather than reporting a median of whatever happened to work.
  */
+const QUICK_SLOW_SAMPLE_MS = 15_000;
+
 export async function measure(
   ctx: BenchContext,
   spec: RowSpec,
@@ -78,7 +80,16 @@ export async function measure(
   const samples: number[] = [];
   ctx.log(`${spec.workload} :: ${spec.subject}`);
   try {
-    for (let i = 0; i < n; i++) samples.push(await sample(i));
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      samples.push(await sample(i));
+      // --quick is for a look in a few minutes: a row whose sample takes this long gets only one
+      // (the n column shows it); full runs always take every sample.
+      if (ctx.opts.quick && i === 0 && n > 1 && performance.now() - t0 > QUICK_SLOW_SAMPLE_MS) {
+        ctx.log(`  one sample only in --quick (it took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        break;
+      }
+    }
   } catch (err) {
     ctx.log(`  failed: ${message(err)}`);
     return ctx.report.add({ ...spec, samples, unavailable: `failed: ${message(err)}` });
