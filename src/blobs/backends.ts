@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { FillJob } from './fill-job.js';
 import { fetchInto } from './fetch-into.js';
+import { readFully } from './fs-util.js';
 import type { RangeSource } from './types.js';
 
 /** Where one open reader currently gets its bytes; StoreReader switches between them. */
@@ -16,14 +17,8 @@ export class WarmBackend implements ReadBackend {
   private closed = false;
   constructor(private readonly fh: FileHandle) {}
 
-  async read(buf: Buffer, length: number, position: number): Promise<number> {
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done;
+  read(buf: Buffer, length: number, position: number): Promise<number> {
+    return readFully(this.fh, buf, length, position);
   }
 
   async close(): Promise<void> {

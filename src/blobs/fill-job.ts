@@ -7,7 +7,7 @@ import { AbortedError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { BlobIndex } from './blob-index.js';
 import { ChunkMap } from './chunk-map.js';
-import { fsyncDir } from './fs-util.js';
+import { fsyncDir, readFully } from './fs-util.js';
 import { DiskFullError, IntegrityError, StallError } from './errors.js';
 import { PrefixHasher } from './prefix-hasher.js';
 import type { FillProgress, RangeSource } from './types.js';
@@ -207,13 +207,7 @@ export class FillJob {
     if (len === 0) return 0;
     this.activeIo++;
     try {
-      let done = 0;
-      while (done < len) {
-        const { bytesRead } = await fh.read(buf, done, len - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done;
+      return await readFully(fh, buf, len, position);
     } finally {
       this.activeIo--;
       this.maybeCloseFile();

@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
 import type { ReadBackend } from './backends.js';
 import type { BlobIndex } from './blob-index.js';
+import { readFully } from './fs-util.js';
 
 /** Why a follower stopped following: the fill ended or changed hands, or it made no progress. */
 export class FollowEnded extends Error {
@@ -70,13 +71,7 @@ export class FollowBackend implements ReadBackend {
     }
     const fh = this.fh;
     if (!fh) throw new FollowEnded('changed');
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await fh.read(buf, got, len - got, position + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got;
+    return readFully(fh, buf, len, position);
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** Makes a rename durable: fsync the directory that holds the new name. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -15,4 +15,20 @@ export async function fsyncDir(dir: string): Promise<void> {
 export function isErrno(err: unknown, ...codes: string[]): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' && codes.includes(code);
+}
+
+/** pread until `length` bytes are in `buf` or the file ends; returns the bytes read. */
+export async function readFully(
+  fh: FileHandle,
+  buf: Buffer,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
 }

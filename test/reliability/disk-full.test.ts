@@ -43,6 +43,15 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
     // No free-space reserve: the fill claims its space and then hits ENOSPC mid-download.
     { name: '--min-free-space 0', args: ['--min-free-space', '0', '--log-level', 'info'] },
   ];
+  /** A mount point, and a cache dir on a fresh 64 MiB tmpfs; both undone by cleanup. */
+  const mountAndSmallDisk = async (): Promise<{ dir: string; cacheDir: string }> => {
+    const dir = cleanup.dir(await tempDir('mnt'));
+    const cacheDir = cleanup.dir(await tempDir('cache'));
+    const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', cacheDir]);
+    assert.equal(m.code, 0, `mount tmpfs: ${m.stderr}`);
+    cleanup.add(() => run('umount', ['-l', cacheDir]));
+    return { dir, cacheDir };
+  };
   let seed = 9600;
   for (const v of variants) {
     it(`big file on a small disk (${v.name})`, { timeout: 120_000 }, async () => {
@@ -61,11 +70,7 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
       const expected = await Promise.all(
         files.map(({ f }) => server.fixture.contentOf(f.blobId)!.md5B64Async()),
       );
-      const dir = cleanup.dir(await tempDir('mnt'));
-      const cacheDir = cleanup.dir(await tempDir('cache'));
-      const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', cacheDir]);
-      assert.equal(m.code, 0, `mount tmpfs: ${m.stderr}`);
-      cleanup.add(() => run('umount', ['-l', cacheDir]));
+      const { dir, cacheDir } = await mountAndSmallDisk();
       const d = cleanup.daemon(
         await startDaemon({ server, dir, cacheDir, ...(v.args ? { args: v.args } : {}) }),
       );
@@ -118,11 +123,7 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
     });
     const expected = await server.fixture.contentOf(f.blobId)!.md5B64Async();
     const hex = md5FromBase64(expected)!.hex;
-    const dir = cleanup.dir(await tempDir('mnt'));
-    const cacheDir = cleanup.dir(await tempDir('cache'));
-    const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', cacheDir]);
-    assert.equal(m.code, 0, `mount tmpfs: ${m.stderr}`);
-    cleanup.add(() => run('umount', ['-l', cacheDir]));
+    const { dir, cacheDir } = await mountAndSmallDisk();
     const d = cleanup.daemon(
       await startDaemon({ server, dir, cacheDir, args: ['--min-free-space', '0', '--log-level', 'info'] }),
     );
