@@ -355,10 +355,6 @@ class Store implements BlobStore {
     if (err instanceof IntegrityError) this.bump('integrityFailures');
   }
 
-  /**
-   * Makes room for `sizeBytes` before a fill starts: least recently used unpinned blobs go until
-   * both maxCacheBytes and minFreeBytes hold. False when pins or a small disk make that impossible.
-   */
   /** One line per reader that falls back to streaming because its fill hit a full disk. */
   reportDiskFull(key: string, sizeBytes: number): void {
     this.log.warn('the cache disk is full; streaming this file uncached', { blob: key, size: sizeBytes });
@@ -397,6 +393,10 @@ class Store implements BlobStore {
     return this.streamBackend(req, true);
   }
 
+  /**
+   * Makes room for `sizeBytes` before a fill starts: least recently used unpinned blobs go until
+   * both maxCacheBytes and minFreeBytes hold. False when pins or a small disk make that impossible.
+   */
   private async reserveSpace(key: string, sizeBytes: number): Promise<boolean> {
     const resumed = this.index.getPartial(key)?.sizeBytes ?? 0;
     const used = this.index.usedBytes() - resumed;
@@ -477,22 +477,24 @@ class StoreReader implements BlobReader {
     try {
       return await backend.read(buf, len, position);
     } catch (err) {
-      if (err instanceof FollowEnded && backend === this.backend) {
-        // The other process's fill ended or changed hands: the blob file, our own fill, or a stream.
-        this.replace(
-          err.reason === 'stalled'
-            ? this.store.followStalled(this.req, this.key)
-            : await this.store.backendFor(this.req, false),
-        );
-        return this.read(buf, length, position);
+      if (!(err instanceof FollowEnded || err instanceof DiskFullError)) throw err;
+      // A concurrent read on this file may have switched already: then just read from the new backend.
+      if (backend === this.backend) {
+        if (err instanceof DiskFullError) {
+          // The fill ran out of disk: this reader keeps working, uncached.
+          this.store.reportDiskFull(this.key, this.sizeBytes);
+          this.replace(this.store.streamBackend(this.req, false));
+        } else {
+          // The other process's fill ended or changed hands: the blob file, our own fill, or a stream.
+          const next =
+            err.reason === 'stalled'
+              ? this.store.followStalled(this.req, this.key)
+              : await this.store.backendFor(this.req, false);
+          if (backend === this.backend) this.replace(next);
+          else void next.close().catch(() => undefined);
+        }
       }
-      if (err instanceof DiskFullError && backend === this.backend) {
-        // The fill ran out of disk: this reader keeps working, uncached.
-        this.store.reportDiskFull(this.key, this.sizeBytes);
-        this.replace(this.store.streamBackend(this.req, false));
-        return this.backend.read(buf, len, position);
-      }
-      throw err;
+      return this.read(buf, length, position);
     }
   }
 

@@ -363,8 +363,14 @@ describe('blob store', () => {
       await ra.read(Buffer.alloc(1), 1, MiB);
       const rb = await b.open({ digest, sizeBytes: size, source: () => srcB });
       assert.equal(b.counters().followOpens, 1);
+      // Two reads wait at once (as kernel readahead sends them); both must survive the hand-over.
+      const [b1, b2] = [Buffer.alloc(4096), Buffer.alloc(4096)];
+      const waiting = Promise.all([rb.read(b1, 4096, 3 * MiB), rb.read(b2, 4096, 3 * MiB + 4096)]);
       const pending = readAll(rb, size);
       await a.close(); // the owner goes away mid-download: its claim is released
+      assert.deepEqual(await waiting, [4096, 4096]);
+      assert.ok(b1.equals(data.subarray(3 * MiB, 3 * MiB + 4096)));
+      assert.ok(b2.equals(data.subarray(3 * MiB + 4096, 3 * MiB + 8192)));
       assert.ok((await pending).equals(data));
       assert.ok(srcB.bytesSent <= size - 2 * MiB, `b fetched only what a had not: ${srcB.bytesSent}`);
       await rb.close();
