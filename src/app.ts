@@ -6,13 +6,13 @@ import { createBlobCache, type BlobCacheOptions } from './blobs/store.js';
 import { openDb } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
-import { startControlServer } from './fs/control.js';
+import { startControlServer } from './admin/control.js';
 import { FsCore } from './fs/core.js';
 import type { MountOptions } from './fs/fuse.js';
 import { runMounted } from './fs/lifecycle.js';
 import { wandbfsVersion } from './core/version.js';
 import { mountFs, type MountedFs, type MountTimeouts } from './fs/mount.js';
-import { mountFiles, removeRecord, writeRecord } from './fs/registry.js';
+import { mountFiles, removeRecord, writeRecord } from './admin/registry.js';
 import type { Ttls } from './meta/freshness.js';
 import { createMetaTree } from './meta/tree.js';
 

@@ -8,7 +8,7 @@ import { defaultCacheDir } from '../core/cache-dir.js';
 import { errorMessage } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { resolveApiKey, resolveBaseUrl } from '../config/credentials.js';
-import { listWandbfsMounts } from '../fs/mountinfo.js';
+import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { out, runCommand } from './print.js';
 
 const execFileP = promisify(execFile);

@@ -10,8 +10,8 @@ import { createLogger, isLogLevel, type LogLevel } from '../core/log.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { resolveCredentials } from '../config/credentials.js';
 import { prepareMountPoint } from '../fs/mount.js';
-import { findMount } from '../fs/mountinfo.js';
-import { mountFiles } from '../fs/registry.js';
+import { findMount } from '../admin/mountinfo.js';
+import { mountFiles } from '../admin/registry.js';
 import type { Ttls } from '../meta/freshness.js';
 import { out, reportError, runCommand } from './print.js';
 

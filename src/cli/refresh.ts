@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { WandbfsError } from '../core/errors.js';
-import { sendControl } from '../fs/control.js';
-import { listWandbfsMounts } from '../fs/mountinfo.js';
-import { readRecord } from '../fs/registry.js';
+import { sendControl } from '../admin/control.js';
+import { listWandbfsMounts } from '../admin/mountinfo.js';
+import { readRecord } from '../admin/registry.js';
 import { out, runCommand } from './print.js';
 
 interface Args {

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../core/units.js';
-import { listWandbfsMounts } from '../fs/mountinfo.js';
-import { isAlive, readRecords, type MountRecord } from '../fs/registry.js';
+import { listWandbfsMounts } from '../admin/mountinfo.js';
+import { isAlive, readRecords, type MountRecord } from '../admin/registry.js';
 import { out, runCommand } from './print.js';
 
 interface Args {

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { errorMessage, WandbfsError } from '../core/errors.js';
-import { findMount } from '../fs/mountinfo.js';
-import { isAlive, readRecord } from '../fs/registry.js';
+import { findMount } from '../admin/mountinfo.js';
+import { isAlive, readRecord } from '../admin/registry.js';
 import { out, runCommand } from './print.js';
 
 const execFileP = promisify(execFile);

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
 import { Errno } from './errno.js';
-import { findMount } from './mountinfo.js';
+import { findMount } from '../admin/mountinfo.js';
 
 const execFileP = promisify(execFile);
 const require = createRequire(import.meta.url);

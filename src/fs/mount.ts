@@ -8,7 +8,7 @@ import type { FsCore } from './core.js';
 import { MountError } from './errors.js';
 import { defaultMountOptions, WandbFuse, type MountOptions } from './fuse.js';
 import { makeHandlers } from './handlers.js';
-import { findMount } from './mountinfo.js';
+import { findMount } from '../admin/mountinfo.js';
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

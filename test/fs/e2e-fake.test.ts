@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { silentLogger } from '../../src/core/log.js';
 import { packageRoot } from '../../src/core/package-root.js';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { generateBytes } from '../fake-wandb/content.js';
 import {

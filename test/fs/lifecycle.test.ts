@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/log.js';
 import { MountError } from '../../src/fs/errors.js';
 import { prepareMountPoint } from '../../src/fs/mount.js';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import { MemBlobCache, MemTree } from '../helpers/doubles.js';
 import {
   forceCleanup,

@@ -4,7 +4,7 @@ import { WandbfsError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { Errno, errnoName, toErrno } from '../../src/fs/errno.js';
 import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
-import { parseMountinfo } from '../../src/fs/mountinfo.js';
+import { parseMountinfo } from '../../src/admin/mountinfo.js';
 import { newOpStats, wrap, type WrapContext } from '../../src/fs/wrap.js';
 
 function ctx(deadline: number | null = null): WrapContext & { lines: string[] } {

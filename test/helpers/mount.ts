@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../../src/core/log.js';
 import { FsCore } from '../../src/fs/core.js';
 import { mountFs, type MountedFs, type MountTimeouts } from '../../src/fs/mount.js';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import type { MountOptions } from '../../src/fs/fuse.js';
 import type { BlobCache, RangeSource } from '../../src/blobs/types.js';
 import type { MetaTree } from '../../src/meta/types.js';

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/package-root.js';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { run, waitFor } from '../helpers/mount.js';
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { slugFor } from '../../src/fs/registry.js';
+import { slugFor } from '../../src/admin/registry.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import { HOSTILE_ENTITY, HOSTILE_PROJECT } from '../fake-wandb/fixtures/hostile.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';

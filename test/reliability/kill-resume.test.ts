@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { run, waitFor } from '../helpers/mount.js';
 import {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/package-root.js';
-import { findMount } from '../../src/fs/mountinfo.js';
+import { findMount } from '../../src/admin/mountinfo.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { run, waitFor } from '../helpers/mount.js';
 import { Cleanup, detach, readFiles, startDaemon, tempDir } from './harness.js';

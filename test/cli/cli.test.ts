@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/package-root.js';
-import { findMount } from '../../src/fs/mountinfo.js';
-import { isAlive } from '../../src/fs/registry.js';
+import { findMount } from '../../src/admin/mountinfo.js';
+import { isAlive } from '../../src/admin/registry.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { forceCleanup, run, tempMountDir } from '../helpers/mount.js';
 
@@ -192,7 +192,7 @@ describe('npm run demo', () => {
     const { spawn } = await import('node:child_process');
     const base = await mkdtemp(join(tmpdir(), 'wandbfs-demo-test-'));
     const dir = join(base, 'wandb-demo');
-    const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'demo.js'), dir], {
+    const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'scripts', 'demo.js'), dir], {
       // TMPDIR puts the demo's throwaway cache in `base`, so the test can see it is removed.
       env: { ...process.env, TMPDIR: base },
       stdio: ['ignore', 'pipe', 'pipe'],

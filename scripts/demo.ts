@@ -2,28 +2,18 @@
 /**
  * `npm run demo [dir]`: starts the bundled fake W&B server with the `demo` fixture and mounts it in
  * the foreground (default ./wandb-demo). Ctrl+C unmounts and stops both. No account needed.
+ * A script of the repository, not part of the shipped CLI: the fake server lives with the tests.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { packageRoot } from '../core/package-root.js';
-import { out, reportError } from './print.js';
-import { mountForeground, type MountArgs } from './mount.js';
-
-interface FakeServer {
-  url: string;
-  apiKey: string;
-  close(): Promise<void>;
-}
-type StartFake = (o: { fixture: string }) => Promise<FakeServer>;
+import { out, reportError } from '../src/cli/print.js';
+import { mountForeground, type MountArgs } from '../src/cli/mount.js';
+import { startFakeWandb } from '../test/fake-wandb/server.js';
 
 async function main(): Promise<void> {
   const dir = resolve(process.argv[2] ?? 'wandb-demo');
-  const serverJs = join(packageRoot(), 'dist', 'test', 'fake-wandb', 'server.js');
-  const mod = (await import(pathToFileURL(serverJs).href)) as { startFakeWandb: StartFake };
-  const server = await mod.startFakeWandb({ fixture: 'demo' });
+  const server = await startFakeWandb({ fixture: 'demo' });
   const ownCache = process.env.WANDBFS_DEMO_CACHE === undefined;
   const cacheDir = process.env.WANDBFS_DEMO_CACHE ?? (await mkdtemp(join(tmpdir(), 'wandbfs-demo-cache-')));
   // A throwaway cache the demo made itself is removed when it stops; one the user named is kept.
