@@ -108,6 +108,9 @@ export interface EntrySpec {
   ref?: { uri: string; digest: string; size: number; extra?: Record<string, unknown> };
 }
 
+/** generated blobs from this size up are hashed before the server listens */
+const BIG_BLOB_BYTES = 256 * 1024 * 1024;
+
 export class FixtureBase implements Fixture {
   readonly entities: EntityFx[] = [];
   readonly blobs = new BlobStore();
@@ -119,6 +122,8 @@ export class FixtureBase implements Fixture {
   private readonly birth = new Map<string, string>();
   private readonly users = new Map<string, { entity: string; project: string; runName: string }[]>();
   private membershipIndex: Map<string, { coll: CollectionFx; m: MembershipFx }[]> | undefined;
+  /** generated blobs big enough that hashing them takes seconds (see digestsReady) */
+  private readonly bigBlobIds = new Set<string>();
   viewer: ViewerFx;
 
   constructor(
@@ -159,6 +164,15 @@ export class FixtureBase implements Fixture {
 
   allArtifacts(): IterableIterator<ArtifactFx> {
     return this.artifacts.values();
+  }
+
+  /**
+   * Hashes every big generated blob (memoized, also on disk). The server awaits this before it
+   * listens: on a fresh machine the first listing of a 5 GiB file would otherwise hash it inside a
+   * GraphQL request, and on a loaded machine outlast the client's request timeout.
+   */
+  async digestsReady(): Promise<void> {
+    for (const id of this.bigBlobIds) await this.blobs.get(id)?.md5B64Async();
   }
 
   contentOf(blobId: string): BlobContent | undefined {
@@ -232,7 +246,11 @@ export class FixtureBase implements Fixture {
   }
 
   blobFor(source: FileSource): string {
-    if ('seed' in source) return generatedBlobId(source.seed, source.sizeBytes);
+    if ('seed' in source) {
+      const id = generatedBlobId(source.seed, source.sizeBytes);
+      if (source.sizeBytes >= BIG_BLOB_BYTES) this.bigBlobIds.add(id);
+      return id;
+    }
     if ('text' in source) return this.blobs.addLiteral(source.text);
     return this.blobs.addLiteral(source.bytes, 'application/octet-stream');
   }

@@ -210,7 +210,9 @@ class FakeWandbServer implements FakeWandb {
 }
 
 export async function startFakeWandb(opts: FakeWandbOptions = {}): Promise<FakeWandb> {
-  const server = new FakeWandbServer(loadFixture(opts.fixture ?? 'demo'), opts);
+  const fixture = loadFixture(opts.fixture ?? 'demo');
+  await fixture.digestsReady();
+  const server = new FakeWandbServer(fixture, opts);
   await server.start();
   return server;
 }
