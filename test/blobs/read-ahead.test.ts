@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
 import type { Db } from '../../src/core/db.js';
 import { createBlobCache, type BlobCacheOptions } from '../../src/blobs/store.js';
 import type { RangeSource } from '../../src/blobs/types.js';
 import { generate, md5Of, openTestDb, readAll, tempDir, TestSource } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +36,9 @@ describe('read-ahead gate', () => {
   it('keeps the fill just ahead of a sequential reader, then finishes the blob once it closes', async () => {
     const size = 64 * MiB;
     const data = generate(0, size);
-    const cache = createBlobCache(opts());
+    // A frozen clock keeps the reader "active" however slowly this machine runs the test: with real
+    // time a loaded machine could let the reader go idle (500 ms) and rightly free the fill.
+    const cache = createBlobCache({ ...opts(), clock: new ManualClock(1_000) });
     const src = new TestSource(size, { delayMs: 1 });
     try {
       const r = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => src });
@@ -100,11 +104,14 @@ describe('read-ahead gate', () => {
     const cache = createBlobCache({ ...opts(), stallTimeoutMs: 60_000 });
     try {
       const r = await cache.open({ digest: md5Of(data), sizeBytes: size, source: () => source });
-      await sleep(50); // both workers are now parked inside the hanging head chunks
+      await waitUntil(
+        'both workers to be parked inside the hanging head chunks',
+        () => fetched.filter((start) => start < 16 * MiB).length >= 2,
+      );
       const buf = Buffer.alloc(4096);
       const pos = 40 * MiB + 5;
       const read = r.read(buf, buf.length, pos);
-      const outcome = await Promise.race([read.then(() => 'read'), sleep(5_000).then(() => 'blocked')]);
+      const outcome = await Promise.race([read.then(() => 'read'), sleep(15_000).then(() => 'blocked')]);
       assert.equal(outcome, 'read', `fetched so far: ${fetched.map((f) => f / MiB).join(',')} MiB`);
       assert.ok(buf.equals(data.subarray(pos, pos + buf.length)));
       release();

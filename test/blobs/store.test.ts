@@ -157,8 +157,8 @@ describe('blob store', () => {
       // file waits for verification of the last chunk only at the end, so read the tail last.
       await assert.rejects(async () => {
         await readAll(bad, size);
-        // If every range came back before verification, wait for the verdict through a re-read.
-        await new Promise((r) => setTimeout(r, 200));
+        // If every range came back before verification, wait for the verdict, then re-read.
+        await waitFor(() => Promise.resolve(cache.counters().integrityFailures === 1));
         await bad.read(Buffer.alloc(1), 1, 0);
       }, IntegrityError);
       await bad.close();

@@ -21,6 +21,7 @@ import {
   HUGE_PROJECT,
 } from '../fake-wandb/fixtures/huge-file.js';
 import { forceCleanup, run, sh, tempMountDir } from '../helpers/mount.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Walk {
   files: Record<
@@ -248,6 +249,6 @@ describe('end to end over the fake server: huge-file fixture', () => {
 
   it('unmounts cleanly at the end', async () => {
     await m.app.stop();
-    assert.equal(await findMount(m.dir), null);
+    await waitUntil('the mount to be gone from mountinfo', async () => (await findMount(m.dir)) === null);
   });
 });

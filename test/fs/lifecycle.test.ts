@@ -15,19 +15,13 @@ import { MountError } from '../../src/fs/errors.js';
 import { prepareMountPoint } from '../../src/fs/mount.js';
 import { findMount } from '../../src/admin/mountinfo.js';
 import { MemBlobCache, MemTree } from '../helpers/doubles.js';
-import {
-  forceCleanup,
-  mountInProcess,
-  run,
-  sh,
-  tempMountDir,
-  waitFor,
-  waitForUnmount,
-} from '../helpers/mount.js';
+import { waitUntil } from '../helpers/wait.js';
+import { forceCleanup, mountInProcess, run, sh, tempMountDir } from '../helpers/mount.js';
 
 const daemonJs = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'wandbfs-test-daemon.js');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
+const scratch: string[] = [];
 
 interface Daemon {
   child: ChildProcess;
@@ -51,11 +45,22 @@ async function startDaemon(dir: string, extra: string[] = []): Promise<Daemon> {
       if (out.includes('ready')) resolve(true);
     });
     void exited.then(() => resolve(false));
-    timer = setTimeout(() => resolve(false), 15_000);
+    timer = setTimeout(() => resolve(false), 30_000);
   });
   clearTimeout(timer);
   assert.ok(ready, `daemon did not become ready: ${err}`);
   return { child, exited, stderr: () => err };
+}
+
+/** Daemon exit and the kernel's unmount are separate events (auto_unmount runs in a helper). */
+async function unmounted(dir: string): Promise<void> {
+  await waitUntil(`${dir} to be unmounted`, async () => (await findMount(dir)) === null);
+}
+
+async function newScratch(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'wandbfs-life-scratch-'));
+  scratch.push(d);
+  return d;
 }
 
 async function newDir(): Promise<string> {
@@ -67,6 +72,7 @@ async function newDir(): Promise<string> {
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) await forceCleanup(d);
+  for (const d of scratch) await rm(d, { recursive: true, force: true });
 });
 
 describe('mount point checks', () => {
@@ -118,20 +124,26 @@ describe('daemon lifecycle', () => {
     d.child.kill('SIGTERM');
     const res = await d.exited;
     assert.equal(res.code, 0, d.stderr());
-    assert.equal(await findMount(dir), null);
+    await unmounted(dir);
   });
 
   it('SIGTERM lets an open file finish before unmounting', async () => {
     const dir = await newDir();
     const d = await startDaemon(dir);
-    // A reader holds the file open for 1.5 s, then reads it.
-    const reader = sh(`exec 3< '${dir}/a/file.txt'; sleep 1.5; cat <&3`);
-    await new Promise((r) => setTimeout(r, 400));
+    // A reader opens the file, says so, holds it open for 1.5 s, then reads it.
+    const opened = join(await newScratch(), 'opened');
+    const reader = sh(`exec 3< '${dir}/a/file.txt'; : > '${opened}'; sleep 1.5; cat <&3`);
+    await waitUntil('the reader to hold the file open', () =>
+      stat(opened).then(
+        () => true,
+        () => false,
+      ),
+    );
     d.child.kill('SIGTERM');
     const out = await reader;
     assert.equal(out.stdout, 'daemon content\n', out.stderr);
     assert.equal((await d.exited).code, 0, d.stderr());
-    assert.equal(await findMount(dir), null);
+    await unmounted(dir);
   });
 
   it('an uncaught exception unmounts and exits 1', async () => {
@@ -140,7 +152,7 @@ describe('daemon lifecycle', () => {
     const res = await d.exited;
     assert.equal(res.code, 1, d.stderr());
     assert.match(d.stderr(), /uncaught exception.*simulated bug/);
-    assert.equal(await findMount(dir), null);
+    await unmounted(dir);
   });
 
   it('after kill -9, mounting again at the same place succeeds', async () => {
@@ -162,11 +174,14 @@ describe('daemon lifecycle', () => {
     const st = await run('stat', [dir]);
     assert.match(st.stderr, /Transport endpoint is not connected/);
     const d2 = await startDaemon(dir);
-    assert.match(d2.stderr(), /clearing stale mount/);
+    // stderr and stdout ("ready") are separate pipes: the line may arrive after "ready" does.
+    await waitUntil('the new daemon to say it cleared the stale mount', () =>
+      /clearing stale mount/.test(d2.stderr()),
+    );
     assert.equal((await run('cat', [`${dir}/a/file.txt`])).stdout, 'daemon content\n');
     d2.child.kill('SIGTERM');
     assert.equal((await d2.exited).code, 0);
-    assert.equal(await findMount(dir), null);
+    await unmounted(dir);
   });
 
   it('exits when unmounted from outside', async () => {
@@ -175,11 +190,13 @@ describe('daemon lifecycle', () => {
     assert.equal((await run('fusermount', ['-u', dir])).code, 0);
     const res = await Promise.race([
       d.exited,
-      new Promise<null>((r) => setTimeout(() => r(null), 8000).unref()),
+      new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref()),
     ]);
-    assert.ok(res, 'daemon kept running after an external unmount');
+    assert.ok(res, 'daemon kept running 30 s after an external unmount');
     assert.equal(res.code, 0);
-    assert.ok(await waitForUnmount(dir, 1000));
-    assert.ok(await waitFor(async () => d.stderr().includes('unmounted from outside'), 1000));
+    await unmounted(dir);
+    await waitUntil('the daemon to log that it was unmounted from outside', () =>
+      d.stderr().includes('unmounted from outside'),
+    );
   });
 });

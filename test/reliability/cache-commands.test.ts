@@ -6,17 +6,23 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { md5FromBase64 } from '../../src/core/digest.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { run } from '../helpers/mount.js';
-import { Cleanup, DEMO_RUN_DIR, MiB, readFiles, sleep, startDaemon, tempDir } from './harness.js';
+import { waitUntil } from '../helpers/wait.js';
+import { Cleanup, DEMO_RUN_DIR, MiB, readFiles, startDaemon, tempDir } from './harness.js';
 
+/** Opens argv[1], creates argv[2] to say so, waits for argv[3] to exist (60 s at most), then reads. */
 const HOLD = `
-import base64, hashlib, sys, time
+import base64, hashlib, os, sys, time
 f = open(sys.argv[1], "rb")
-time.sleep(float(sys.argv[2]))
+open(sys.argv[2], "w").close()
+deadline = time.time() + 60
+while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+    time.sleep(0.02)
 print(base64.b64encode(hashlib.md5(f.read()).digest()).decode())
 `;
 
@@ -49,12 +55,24 @@ describe('cache prune and clear while readers stream', () => {
     const warm = await readFiles([p('prune/held.bin'), p('prune/idle.bin')]);
     assert.equal(warm[p('prune/held.bin')]!.md5, await md5(held));
     assert.equal(warm[p('prune/idle.bin')]!.md5, await md5(idle));
-    assert.ok(existsSync(blobFile(held.md5B64)) && existsSync(blobFile(idle.md5B64)));
+    // The readers are served before the fills commit their blobs in the background.
+    await waitUntil(
+      'both warmed blobs to be committed',
+      () => existsSync(blobFile(held.md5B64)) && existsSync(blobFile(idle.md5B64)),
+    );
 
     server.faults.storage.bandwidthBytesPerSec = 2 * MiB; // ~3 s per 48 MiB file on 8 streams
-    const holder = run('python3', ['-c', HOLD, p('prune/held.bin'), '4'], { timeoutMs: 60_000 });
+    const opened = join(cacheDir, '..', `held-open-${process.pid}`);
+    const release = join(cacheDir, '..', `held-release-${process.pid}`);
+    cleanup.add(() => rm(opened, { force: true }));
+    cleanup.add(() => rm(release, { force: true }));
+    const holder = run('python3', ['-c', HOLD, p('prune/held.bin'), opened, release], { timeoutMs: 90_000 });
     const readers = readFiles([p('prune/a.bin'), p('prune/b.bin')], { threads: 2, timeoutMs: 90_000 });
-    await sleep(1000);
+    await waitUntil('the holder to have the pinned file open', () => existsSync(opened));
+    await waitUntil(
+      'the streaming readers to be downloading',
+      () => (server.counters.inFlight.storage ?? 0) > 0,
+    );
     const cli = (args: string[]) =>
       run(
         process.execPath,
@@ -66,6 +84,7 @@ describe('cache prune and clear while readers stream', () => {
     const prune = await cli(['prune', '--max-size', '0']);
     assert.equal(prune.code, 0, prune.stderr);
     const clear = await cli(['clear']);
+    await writeFile(release, '');
     assert.equal(clear.code, 0, clear.stderr);
     const heldHex = md5FromBase64(held.md5B64)!.hex;
     assert.match(prune.stdout, new RegExp(`skipped md5:${heldHex}`), `prune output:\n${prune.stdout}`);

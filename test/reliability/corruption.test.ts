@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { md5FromBase64 } from '../../src/core/digest.js';
+import { waitUntil } from '../helpers/wait.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { Cleanup, DEMO_RUN_DIR, MiB, readFiles, startDaemon, tempDir } from './harness.js';
 
@@ -59,6 +60,8 @@ describe('corrupted bytes from storage', () => {
         const blobFile = join(cacheDir, 'blobs', 'md5', hex.slice(0, 2), hex);
         assert.ok(!existsSync(blobFile), 'a corrupt blob must never be in blobs/');
         assert.equal(blobRows(cacheDir, hex), 0, 'a corrupt blob must never be indexed');
+        // The reader's EIO and the daemon's log line travel separately: wait for the line first.
+        await d.waitForLog(new RegExp(`\\[blobs\\].*${hex}|${hex}.*\\[blobs\\]`), 'the integrity failure');
         const lines = d
           .log()
           .split('\n')
@@ -77,7 +80,9 @@ describe('corrupted bytes from storage', () => {
         const good = (await readFiles([path]))[path]!;
         assert.equal(good.errno, undefined);
         assert.equal(good.md5, expected);
-        assert.ok(existsSync(blobFile), 'verified blob cached after the fault cleared');
+        await waitUntil('the verified blob to be committed after the fault cleared', () =>
+          existsSync(blobFile),
+        );
         assert.ok(d.alive());
       },
     );

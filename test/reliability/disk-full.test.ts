@@ -6,12 +6,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { open, readdir, statfs, unlink, writeFile } from 'node:fs/promises';
+import { open, readdir, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { md5FromBase64 } from '../../src/core/digest.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { run } from '../helpers/mount.js';
+import { waitUntil } from '../helpers/wait.js';
 import { answers, Cleanup, DEMO_RUN_DIR, MiB, readFiles, startDaemon, tempDir } from './harness.js';
 
 const EIO = 5;
@@ -77,22 +78,29 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
       const paths = files.map(({ name }) => join(dir, DEMO_RUN_DIR, name));
       const results = await readFiles(paths, { timeoutMs: 90_000, threads: 2 });
       const outcomes: string[] = [];
-      const present = await blobFiles(cacheDir);
       const db = new Database(join(cacheDir, 'wandbfs.db'), { readonly: true });
+      const hexes = expected.map((md5) => md5FromBase64(md5)!.hex);
+      const indexed = (hex: string): boolean =>
+        (db.prepare('SELECT count(*) AS n FROM blob WHERE key = ?').get(`md5:${hex}`) as { n: number }).n > 0;
+      // A blob that made it is verified and indexed (blobs/ holds only verified files); one that did
+      // not is in neither. A fill renames and indexes its blob after the reader is served, so wait for
+      // the two records to agree rather than catching a commit midway; they must, within the deadline.
+      let present: string[] = [];
+      try {
+        await waitUntil('the blob index and blobs/ to agree on every file read', async () => {
+          present = await blobFiles(cacheDir);
+          return hexes.every((hex) => indexed(hex) === present.includes(hex));
+        });
+      } finally {
+        db.close();
+      }
       for (const [i, path] of paths.entries()) {
         const r = results[path]!;
         if (r.errno === undefined) assert.equal(r.md5, expected[i], 'served: byte-exact');
         else assert.equal(r.errno, EIO, 'failed cleanly');
         outcomes.push(r.errno === undefined ? 'byte-exact' : 'EIO');
-        const hex = md5FromBase64(expected[i]!)!.hex;
-        const row = db.prepare('SELECT count(*) AS n FROM blob WHERE key = ?').get(`md5:${hex}`) as {
-          n: number;
-        };
-        // A blob that made it is verified (blobs/ holds only verified files); one that did not is absent.
-        assert.equal(row.n > 0, present.includes(hex), 'index and blobs/ agree');
       }
-      db.close();
-      if (v.args) assert.match(d.log(), /disk full/, 'the fill fell back to streaming');
+      if (v.args) await d.waitForLog(/disk full/, 'the fill fell back to streaming');
       assert.doesNotMatch(d.log(), /unhandled rejection/, 'no error escaped the blob cache');
       // The mount stays up: listings answer and a small file still reads byte-exact.
       assert.ok(d.alive(), 'daemon alive');
@@ -152,18 +160,36 @@ describe('disk full in the cache dir (64 MiB tmpfs)', () => {
         await fh.close();
       }
     };
-    const md5 = await readAll(async () => {
-      const s = await statfs(cacheDir);
-      await writeFile(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - MiB)));
-    });
+    // Fill the disk up to the last MiB (left for SQLite). The fill keeps writing meanwhile, so
+    // the free space shrinks under us: write in steps and treat ENOSPC as "full", not as a failure.
+    const fillDisk = async (): Promise<void> => {
+      const fh = await open(filler, 'w');
+      const chunk = Buffer.alloc(MiB);
+      try {
+        for (;;) {
+          const s = await statfs(cacheDir);
+          const room = s.bavail * s.bsize - MiB;
+          if (room <= 0) break;
+          await fh.write(chunk, 0, Math.min(room, MiB));
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      } finally {
+        await fh.close();
+      }
+    };
+    const md5 = await readAll(fillDisk);
     assert.equal(md5, expected, 'the reader got every byte right');
-    assert.match(d.log(), /(cache disk is full|no room in the cache).*streaming/, 'one line says why');
+    await d.waitForLog(/(cache disk is full|no room in the cache).*streaming/, 'why it streams');
     assert.ok(!(await blobFiles(cacheDir)).includes(hex), 'nothing half-written counts as present');
     assert.ok(d.alive(), 'daemon alive');
 
     await unlink(filler);
     server.resetFaults();
     assert.equal(await readAll(), expected, 'byte-exact once there is room again');
-    assert.ok((await blobFiles(cacheDir)).includes(hex), 'and now it is cached');
+    // The reader has every byte before the background fill has verified and renamed the blob.
+    await waitUntil('the blob to be committed to blobs/ once there is room', async () =>
+      (await blobFiles(cacheDir)).includes(hex),
+    );
   });
 });

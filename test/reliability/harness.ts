@@ -12,6 +12,7 @@ import { packageRoot } from '../../src/core/package-root.js';
 import { findMount } from '../../src/admin/mountinfo.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { run, waitFor } from '../helpers/mount.js';
+import { waitUntil } from '../helpers/wait.js';
 
 export const MiB = 1024 * 1024;
 export const DEMO_RUN_DIR = 'demo-user/mnist-classifier/runs/i9j0k1l2/files';
@@ -27,6 +28,8 @@ export interface Daemon {
   readonly cacheDir: string;
   /** everything the daemon wrote to stdout and stderr so far */
   log(): string;
+  /** waits (with a deadline) until the daemon's output matches re: its lines arrive through a pipe */
+  waitForLog(re: RegExp, what: string, timeoutMs?: number): Promise<void>;
   alive(): boolean;
   /** resolves with the exit code (or signal name) */
   readonly exited: Promise<number | string>;
@@ -99,6 +102,10 @@ export async function startDaemon(s: DaemonSpec): Promise<Daemon> {
     dir: s.dir,
     cacheDir: s.cacheDir,
     log: () => text,
+    waitForLog: (re, what, timeoutMs) =>
+      waitUntil(`the daemon's log to say ${what} (${String(re)})`, () => re.test(text), {
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      }),
     alive: () => !done,
     exited,
     kill9: async () => {

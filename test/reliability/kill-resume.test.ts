@@ -85,7 +85,7 @@ describe('kill -9 mid-download, mount again: resume', () => {
     server.resetCounters();
     server.faults.storage.bandwidthBytesPerSec = 0;
     const second = cleanup.daemon(await startDaemon({ server, dir, cacheDir }));
-    assert.match(second.log(), /clearing stale mount/, 'the new mount cleared the stale one');
+    await second.waitForLog(/clearing stale mount/, 'that the new mount cleared the stale one');
     const r = (await readFiles([path], { timeoutMs: 120_000 }))[path]!;
     assert.equal(r.errno, undefined, `read after remount failed: errno ${r.errno}`);
     assert.equal(r.size, SIZE);
