@@ -13,6 +13,7 @@ import type {
 } from '../api/types.js';
 import type { ListingState } from './freshness.js';
 import { assignNames, placeFiles, sanitizeSegment, shortHash, type NameItem } from './naming.js';
+import { runMtimeMs } from './times.js';
 
 /**
  * The SQLite side of the metadata layer: prepared statements over migrations/001_meta.sql. Every
@@ -109,19 +110,6 @@ export interface ChildRow {
 
 /** Paths a placement could not make safe; the caller logs them. */
 export type Skipped = { path: string; reason: string }[];
-
-export function isoToMs(iso: string | null | undefined): number | null {
-  if (!iso) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
-}
-
-export function runMtimeMs(run: RunRecord): number {
-  const times = [run.updatedAt, run.heartbeatAt, run.createdAt]
-    .map(isoToMs)
-    .filter((t): t is number => t !== null);
-  return times.length > 0 ? Math.max(...times) : 0;
-}
 
 function runBase(run: RunRecord): string {
   const display = run.displayName;
