@@ -12,7 +12,15 @@ import type {
   VersionRecord,
 } from '../api/types.js';
 import type { ListingState } from './freshness.js';
-import { assignNames, placeFiles, sanitizeSegment, shortHash, type NameItem } from './naming.js';
+import {
+  assignNames,
+  placeFiles,
+  runBase,
+  sanitizeSegment,
+  shortHash,
+  sweepBase,
+  type NameItem,
+} from './naming.js';
 import { runMtimeMs } from './times.js';
 
 /**
@@ -110,16 +118,6 @@ export interface ChildRow {
 
 /** Paths a placement could not make safe; the caller logs them. */
 export type Skipped = { path: string; reason: string }[];
-
-function runBase(run: RunRecord): string {
-  const display = run.displayName;
-  return sanitizeSegment(display !== null && display.trim() !== '' ? display : run.name);
-}
-
-function sweepBase(sweep: SweepRecord): string {
-  const display = sweep.displayName;
-  return sanitizeSegment(display !== null && display.trim() !== '' ? display : sweep.name);
-}
 
 type Row = Record<string, unknown>;
 const str = (r: Row, k: string): string => String(r[k]);
