@@ -25,7 +25,7 @@ import {
   type RunArtifactRow,
   type RunRow,
   type SweepRow,
-} from './store.js';
+} from './store/index.js';
 import { Syncer, type Fetch } from './sync.js';
 import { isoToMs, recordMtimeMs } from './times.js';
 import type { DirEntry, MetaStatus, MetaTree, Node } from './types.js';
