@@ -2,7 +2,7 @@ import type { WandbApi } from '../api/client-interface.js';
 import type { InlinePage, LinkDirection, ListedRun, RunArtifactLink } from '../api/types.js';
 import type { Logger } from '../core/log.js';
 import * as keys from './keys.js';
-import type { MetaStore, ProjectRow, RunRow, Skipped, SweepRow, CollectionRow } from './store.js';
+import type { MetaStore, ProjectRow, RunRow, Skipped, SweepRow, CollectionRow } from './store/index.js';
 import type { Fetch, InlineListing, InlineSink } from './sync.js';
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RunRecord, SweepRecord } from '../api/types.js';
 
 /**
  * How W&B names become directory entries. Every rule is deterministic (the same records give the
@@ -60,6 +61,22 @@ export function sanitizeSegment(raw: string): string {
   else if (name === '.' || name === '..') name = DOT_REPLACEMENT.repeat(name.length);
   if (utf8Bytes(name) > MAX_NAME_BYTES) name = withSuffix(name, DUP_SEPARATOR + shortHash(raw));
   return name;
+}
+
+/** A display name when it has any non-blank text, else the id: what runs and sweeps want to be called. */
+function displayBase(record: { name: string; displayName: string | null }): string {
+  const display = record.displayName;
+  return sanitizeSegment(display !== null && display.trim() !== '' ? display : record.name);
+}
+
+/** The name a run directory wants in runs/ (its display name, else its run id). */
+export function runBase(run: RunRecord): string {
+  return displayBase(run);
+}
+
+/** The name a sweep directory wants in sweeps/ (its display name, else its sweep id). */
+export function sweepBase(sweep: SweepRecord): string {
+  return displayBase(sweep);
 }
 
 export interface NameItem {

@@ -1,6 +1,6 @@
 import { md5FromBase64 } from '../core/digest.js';
 import type { FileContent, FileNode, Node } from './types.js';
-import type { EntryRow, FileRow, RunRow } from './store.js';
+import type { EntryRow, FileRow, RunRow } from './store/index.js';
 
 /** Builders of the Node values the FUSE core sees. */
 

@@ -3,7 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { decide, type Ttls } from './freshness.js';
 import { OfflineMissError } from './errors.js';
-import type { MetaStore } from './store.js';
+import type { MetaStore } from './store/index.js';
 
 /** Fetches one listing: pages written with generation `gen`, vanished rows dropped at the end. */
 export type Fetch = (gen: number, signal: AbortSignal) => Promise<void>;

@@ -17,7 +17,6 @@ import { versionMetadataJson, runMetadataJson, sweepMetadataJson } from './metad
 import { assignNames, sanitizeSegment } from './naming.js';
 import { dirNode, generatedFile, manifestFileNode, runFileNode, symlinkNode } from './nodes.js';
 import {
-  isoToMs,
   MetaStore,
   type CollectionRow,
   type EntryRow,
@@ -26,8 +25,9 @@ import {
   type RunArtifactRow,
   type RunRow,
   type SweepRow,
-} from './store.js';
+} from './store/index.js';
 import { Syncer, type Fetch } from './sync.js';
+import { isoToMs, recordMtimeMs } from './times.js';
 import type { DirEntry, MetaStatus, MetaTree, Node } from './types.js';
 import { AppUrls, appUrlFromBaseUrl } from './urls.js';
 
@@ -105,10 +105,6 @@ const PLAUSIBLE_NAME = /^[^./\0][^/\0]*$/;
 
 function joinDir(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
-}
-
-function projectMtime(p: ProjectRow): number {
-  return isoToMs(p.record.updatedAt) ?? isoToMs(p.record.createdAt) ?? 0;
 }
 
 class Tree implements WandbMetaTree {
@@ -410,14 +406,14 @@ class Tree implements WandbMetaTree {
       case 'entity':
         return dirNode(path, ctx.mtimeMs, false, { 'user.wandb.url': this.urls.entity(ctx.entity) });
       case 'project':
-        return dirNode(path, projectMtime(ctx.p), false, {
+        return dirNode(path, recordMtimeMs(ctx.p.record), false, {
           'user.wandb.id': ctx.p.record.id,
           'user.wandb.url': this.urls.project(ctx.p.entity, ctx.p.name),
         });
       case 'runs':
       case 'artifacts':
       case 'sweeps':
-        return dirNode(path, projectMtime(ctx.p), false);
+        return dirNode(path, recordMtimeMs(ctx.p.record), false);
       case 'run':
         return dirNode(path, ctx.run.mtimeMs, false, this.runXattrs(ctx.p, ctx.run));
       case 'run-meta': {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMigrations, openDb, schemaVersion, SchemaTooNewError } from '../../src/core/db.js';
-import { MetaStore } from '../../src/meta/store.js';
+import { MetaStore } from '../../src/meta/store/index.js';
 import { runRecord } from './memory-api.js';
 
 const META_TABLES = [

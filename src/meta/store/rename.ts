@@ -1,0 +1,17 @@
+import { num, str, strOrNull, type Row } from './rows.js';
+
+/**
+ * Writes the directory names that changed after naming.ts assigned them; rows are keyed by
+ * `keyCol`, carry their current `fs_name`, and are updated by `pk`.
+ */
+export function applyNames(
+  rows: Row[],
+  names: Map<string, string>,
+  keyCol: string,
+  set: (name: string, pk: number) => void,
+): void {
+  for (const r of rows) {
+    const name = names.get(str(r, keyCol));
+    if (name !== undefined && name !== strOrNull(r, 'fs_name')) set(name, num(r, 'pk'));
+  }
+}
