@@ -3,6 +3,7 @@ import type { Db } from '../../core/db.js';
 import { assignNames, sanitizeSegment, type NameItem } from '../naming.js';
 import type { Listings } from './listings.js';
 import { fsNames, num, str, strOrNull, toCollection, type CollectionRow, type Row } from './rows.js';
+import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
 
 /** The `artifact_types` and `collections` tables: a project's artifacts/ directory. */
@@ -24,14 +25,16 @@ export class Collections {
         `INSERT INTO collections (project_pk, type_name, name, id, record, seen_gen)
          VALUES (@projectPk, @typeName, @name, @id, @record, @gen)
          ON CONFLICT (project_pk, type_name, name) DO UPDATE SET id = excluded.id, record = excluded.record,
-           seen_gen = excluded.seen_gen
+           seen_gen = excluded.seen_gen, missed = 0
          RETURNING pk, fs_name`,
       ),
       names: p('SELECT pk, type_name, name, fs_name FROM collections WHERE project_pk = ?'),
       setName: p('UPDATE collections SET fs_name = ? WHERE pk = ?'),
       deleteAbsent: p(
-        'DELETE FROM collections WHERE project_pk = ? AND seen_gen < ? RETURNING type_name, name',
+        `DELETE FROM collections WHERE project_pk = ? AND seen_gen < ? AND missed >= ${MISSES_TO_DROP}
+         RETURNING type_name, name`,
       ),
+      missAbsent: p('UPDATE collections SET missed = missed + 1 WHERE project_pk = ? AND seen_gen < ?'),
       list: p(
         'SELECT fs_name FROM collections WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name',
       ),
@@ -69,6 +72,7 @@ export class Collections {
 
   finish(projectPk: number, gen: number, listingKey: (typeName: string, name: string) => string): void {
     transaction(this.db, () => {
+      this.s.missAbsent.run(projectPk, gen);
       const gone = this.s.deleteAbsent.all(projectPk, gen) as Row[];
       for (const g of gone) this.listings.drop(listingKey(str(g, 'type_name'), str(g, 'name')));
       if (gone.length > 0) this.rename(projectPk);

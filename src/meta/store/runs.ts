@@ -5,6 +5,7 @@ import { runMtimeMs } from '../times.js';
 import type { Listings } from './listings.js';
 import { applyNames } from './rename.js';
 import { fsNames, str, toRun, type Row, type RunRow } from './rows.js';
+import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
 
 /** The `runs` table: a project's runs/ directory. */
@@ -21,12 +22,16 @@ export class Runs {
         `INSERT INTO runs (project_pk, name, base_name, state, mtime_ms, record, seen_gen)
          VALUES (@projectPk, @name, @base, @state, @mtimeMs, @record, @gen)
          ON CONFLICT (project_pk, name) DO UPDATE SET base_name = excluded.base_name, state = excluded.state,
-           mtime_ms = excluded.mtime_ms, record = excluded.record, seen_gen = MAX(seen_gen, excluded.seen_gen)`,
+           mtime_ms = excluded.mtime_ms, record = excluded.record, seen_gen = MAX(seen_gen, excluded.seen_gen),
+           missed = 0`,
       ),
       base: p('SELECT base_name, fs_name FROM runs WHERE project_pk = ? AND name = ?'),
       names: p('SELECT pk, name, base_name, fs_name FROM runs WHERE project_pk = ?'),
       setName: p('UPDATE runs SET fs_name = ? WHERE pk = ?'),
-      deleteAbsent: p('DELETE FROM runs WHERE project_pk = ? AND seen_gen < ? RETURNING name'),
+      missAbsent: p('UPDATE runs SET missed = missed + 1 WHERE project_pk = ? AND seen_gen < ?'),
+      deleteAbsent: p(
+        `DELETE FROM runs WHERE project_pk = ? AND seen_gen < ? AND missed >= ${MISSES_TO_DROP} RETURNING name`,
+      ),
       delete: p('DELETE FROM runs WHERE project_pk = ? AND name = ?'),
       list: p('SELECT fs_name FROM runs WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
       byFs: p('SELECT * FROM runs WHERE project_pk = ? AND fs_name = ?'),
@@ -84,6 +89,7 @@ export class Runs {
   /** After the last page of a complete listing: drop vanished runs, then derive names. */
   finish(projectPk: number, gen: number, listingKey: (name: string) => string, dirty: boolean): void {
     transaction(this.db, () => {
+      this.s.missAbsent.run(projectPk, gen);
       const gone = this.s.deleteAbsent.all(projectPk, gen) as Row[];
       for (const g of gone) this.listings.drop(listingKey(str(g, 'name')));
       if (dirty || gone.length > 0) this.rename(projectPk);

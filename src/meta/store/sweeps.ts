@@ -4,6 +4,7 @@ import { assignNames, sweepBase, type NameItem } from '../naming.js';
 import type { Listings } from './listings.js';
 import { applyNames } from './rename.js';
 import { fsNames, str, toSweep, type Row, type SweepRow } from './rows.js';
+import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
 
 /** The `sweeps` and `sweep_runs` tables: a project's sweeps/ directory and each sweep's runs. */
@@ -20,11 +21,14 @@ export class Sweeps {
         `INSERT INTO sweeps (project_pk, name, base_name, record, seen_gen)
          VALUES (@projectPk, @name, @base, @record, @gen)
          ON CONFLICT (project_pk, name) DO UPDATE SET base_name = excluded.base_name, record = excluded.record,
-           seen_gen = excluded.seen_gen`,
+           seen_gen = excluded.seen_gen, missed = 0`,
       ),
       names: p('SELECT pk, name, base_name, fs_name FROM sweeps WHERE project_pk = ?'),
       setName: p('UPDATE sweeps SET fs_name = ? WHERE pk = ?'),
-      deleteAbsent: p('DELETE FROM sweeps WHERE project_pk = ? AND seen_gen < ? RETURNING name'),
+      missAbsent: p('UPDATE sweeps SET missed = missed + 1 WHERE project_pk = ? AND seen_gen < ?'),
+      deleteAbsent: p(
+        `DELETE FROM sweeps WHERE project_pk = ? AND seen_gen < ? AND missed >= ${MISSES_TO_DROP} RETURNING name`,
+      ),
       list: p('SELECT fs_name FROM sweeps WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
       byFs: p('SELECT * FROM sweeps WHERE project_pk = ? AND fs_name = ?'),
       byName: p('SELECT * FROM sweeps WHERE project_pk = ? AND name = ?'),
@@ -62,6 +66,7 @@ export class Sweeps {
 
   finish(projectPk: number, gen: number, listingKey: (name: string) => string): void {
     transaction(this.db, () => {
+      this.s.missAbsent.run(projectPk, gen);
       const gone = this.s.deleteAbsent.all(projectPk, gen) as Row[];
       for (const g of gone) this.listings.drop(listingKey(str(g, 'name')));
       this.rename(projectPk);

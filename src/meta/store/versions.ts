@@ -2,6 +2,7 @@ import type { VersionRecord } from '../../api/types.js';
 import type { Db } from '../../core/db.js';
 import { assignNames, sanitizeSegment, shortHash, type NameItem } from '../naming.js';
 import { num, str, toAlias, toVersion, type AliasRow, type Row, type VersionRow } from './rows.js';
+import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
 
 /** The `versions` and `aliases` tables: a collection's `vN` directories and alias symlinks. */
@@ -15,9 +16,12 @@ export class Versions {
         `INSERT INTO versions (collection_pk, version_index, artifact_id, state, record, seen_gen)
          VALUES (@collectionPk, @versionIndex, @artifactId, @state, @record, @gen)
          ON CONFLICT (collection_pk, version_index) DO UPDATE SET artifact_id = excluded.artifact_id,
-           state = excluded.state, record = excluded.record, seen_gen = excluded.seen_gen`,
+           state = excluded.state, record = excluded.record, seen_gen = excluded.seen_gen, missed = 0`,
       ),
-      deleteAbsent: p('DELETE FROM versions WHERE collection_pk = ? AND seen_gen < ?'),
+      missAbsent: p('UPDATE versions SET missed = missed + 1 WHERE collection_pk = ? AND seen_gen < ?'),
+      deleteAbsent: p(
+        `DELETE FROM versions WHERE collection_pk = ? AND seen_gen < ? AND missed >= ${MISSES_TO_DROP}`,
+      ),
       list: p('SELECT version_index FROM versions WHERE collection_pk = ? ORDER BY version_index'),
       get: p('SELECT * FROM versions WHERE collection_pk = ? AND version_index = ?'),
       aliasUpsert: p(
@@ -64,6 +68,7 @@ export class Versions {
 
   finish(collectionPk: number, gen: number): void {
     transaction(this.db, () => {
+      this.s.missAbsent.run(collectionPk, gen);
       this.s.deleteAbsent.run(collectionPk, gen);
       this.s.aliasDeleteAbsent.run(collectionPk, gen);
       this.renameAliases(collectionPk);
