@@ -3,16 +3,14 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { runApp, type AppConfig } from '../app.js';
+import { prepareMountPoint, runApp, type AppConfig, type Ttls } from '../app.js';
 import { defaultCacheDir } from '../core/cache-dir.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, isLogLevel, type LogLevel } from '../core/log.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { resolveCredentials } from '../config/credentials.js';
-import { prepareMountPoint } from '../fs/mount.js';
 import { findMount } from '../admin/mountinfo.js';
 import { mountFiles } from '../admin/registry.js';
-import type { Ttls } from '../meta/freshness.js';
 import { DaemonStartError } from './errors.js';
 import { out, reportError, runCommand } from './print.js';
 

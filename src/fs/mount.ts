@@ -122,6 +122,22 @@ export async function prepareMountPoint(dir: string, log: Logger, mkdirMissing =
   }
 }
 
+/** fuse.mount() as a promise, with a deadline: libfuse can hang on a broken /dev/fuse. */
+function mountNative(fuse: WandbFuse, dir: string): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new MountError(`mounting ${dir} timed out`, 'run `wandbfs doctor`')),
+      20_000,
+    );
+    fuse.mount((err) => {
+      clearTimeout(timer);
+      if (err)
+        rej(new MountError(`cannot mount ${dir}: ${err.message}`, 'run `wandbfs doctor` to check FUSE', err));
+      else res();
+    });
+  });
+}
+
 export async function mountFs(req: MountRequest): Promise<MountedFs> {
   const dir = resolve(req.mountPoint);
   const log = req.log;
@@ -137,18 +153,7 @@ export async function mountFs(req: MountRequest): Promise<MountedFs> {
   const fuse = new WandbFuse(dir, handlers, { ...defaultMountOptions, ...req.options });
   // fuse-native never frees per-thread buffers (fuse-native-notes.md §2): show the count in status.json.
   req.core.attachNativeStats(() => ({ nativeThreadBuffers: fuse._threads.size }));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new MountError(`mounting ${dir} timed out`, 'run `wandbfs doctor`')),
-      20_000,
-    );
-    fuse.mount((err) => {
-      clearTimeout(timer);
-      if (err)
-        rej(new MountError(`cannot mount ${dir}: ${err.message}`, 'run `wandbfs doctor` to check FUSE', err));
-      else res();
-    });
-  });
+  await mountNative(fuse, dir);
   log.info('mounted', { mountPoint: dir });
 
   let unmounting: Promise<void> | null = null;
