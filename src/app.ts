@@ -2,8 +2,11 @@ import { resolve } from 'node:path';
 import { createWandbApi, type WandbApiOptions } from './api/client.js';
 import type { WandbApi } from './api/client-interface.js';
 import { AuthError } from './api/errors.js';
+import { pruneCache, type PruneOptions, type PruneReport } from './blobs/prune.js';
+import { cacheStats, type CacheStats } from './blobs/stats.js';
 import { createBlobCache, type BlobCacheOptions } from './blobs/store.js';
-import { openDb } from './core/db.js';
+import { verifyCache, type VerifyProgress, type VerifyReport } from './blobs/verify.js';
+import { openDb, type Db } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
@@ -60,6 +63,15 @@ export interface RunningApp {
   closeAfterUnmount(): Promise<void>;
 }
 
+/** Every layer of one mount, built and wired but not yet mounted. */
+interface Layers {
+  db: Db;
+  api: ReturnType<typeof createWandbApi>;
+  meta: ReturnType<typeof createMetaTree>;
+  blobs: ReturnType<typeof createBlobCache>;
+  core: FsCore;
+}
+
 /**
  * The composition root: the only place that builds and wires api, meta, blobs and fs. Dependencies
  * point one way (fs never sees api: the blob source factory is injected here).
@@ -71,6 +83,44 @@ export async function startApp(
 ): Promise<RunningApp> {
   const mountPoint = resolve(c.mountPoint);
   const version = wandbfsVersion();
+  const layers = buildLayers(c, log, mountPoint, version);
+  const closeLayers = layerCloser(layers, log);
+
+  let mounted: MountedFs;
+  try {
+    await checkLogin(layers.api, log);
+    mounted = await mountFs({
+      mountPoint,
+      core: layers.core,
+      log: log.child('mount'),
+      mkdir: c.mkdir,
+      options: c.mount,
+      timeouts: c.timeouts,
+    });
+  } catch (err) {
+    await closeLayers();
+    throw err;
+  }
+
+  const unpublish = await publishMount(c, mountPoint, version, layers.meta, log);
+  const afterUnmount = async (): Promise<void> => {
+    await unpublish();
+    await closeLayers();
+    await hooks.onStopped?.();
+  };
+
+  return {
+    mounted,
+    core: layers.core,
+    stop: async () => {
+      await mounted.unmount();
+      await afterUnmount();
+    },
+    closeAfterUnmount: afterUnmount,
+  };
+}
+
+function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: string): Layers {
   const db = openDb({ dir: c.cacheDir });
   const stall = c.stallTimeoutMs;
   const api = createWandbApi({
@@ -102,6 +152,7 @@ export async function startApp(
   const core = new FsCore({
     meta,
     blobs,
+    // The API's RangeSource and the blob cache's are separate, structurally identical types.
     sourceFor: (content, path) => api.rangeSource(content.locator, path.replace(/^\//, '')),
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
@@ -109,16 +160,20 @@ export async function startApp(
     mountPoint,
     statusExtra: () => ({ api: api.stats() }),
   });
+  return { db, api, meta, blobs, core };
+}
 
+/** Closes every layer once, top down; a failing close is logged and does not stop the others. */
+function layerCloser(l: Layers, log: Logger): () => Promise<void> {
   let closed = false;
-  const closeLayers = async (): Promise<void> => {
+  return async () => {
     if (closed) return;
     closed = true;
     for (const [name, fn] of [
-      ['meta', () => meta.close()],
-      ['blobs', () => blobs.close()],
-      ['api', async () => api.close()],
-      ['db', async () => db.close()],
+      ['meta', () => l.meta.close()],
+      ['blobs', () => l.blobs.close()],
+      ['api', async () => l.api.close()],
+      ['db', async () => l.db.close()],
     ] as const) {
       try {
         await fn();
@@ -127,23 +182,20 @@ export async function startApp(
       }
     }
   };
+}
 
-  let mounted: MountedFs;
-  try {
-    await checkLogin(api, log);
-    mounted = await mountFs({
-      mountPoint,
-      core,
-      log: log.child('mount'),
-      mkdir: c.mkdir,
-      options: c.mount,
-      timeouts: c.timeouts,
-    });
-  } catch (err) {
-    await closeLayers();
-    throw err;
-  }
-
+/**
+ * Makes a mounted tree findable by the CLI: the control socket (`wandbfs refresh`) and the mount
+ * record (`wandbfs status`/`unmount`). Neither is required to serve files, so failures only warn.
+ * Returns the undo, for after the unmount.
+ */
+async function publishMount(
+  c: AppConfig,
+  mountPoint: string,
+  version: string,
+  meta: Layers['meta'],
+  log: Logger,
+): Promise<() => Promise<void>> {
   const files = mountFiles(c.cacheDir, mountPoint);
   const control = await startControlServer(
     files.socket,
@@ -167,22 +219,9 @@ export async function startApp(
     baseUrl: c.baseUrl,
     apiKeySource: c.apiKeySource ?? 'unknown',
   }).catch((err: unknown) => log.warn('cannot write the mount record', { error: errorMessage(err) }));
-
-  const afterUnmount = async (): Promise<void> => {
+  return async () => {
     control?.close();
     await removeRecord(mountPoint, process.pid).catch(() => undefined);
-    await closeLayers();
-    await hooks.onStopped?.();
-  };
-
-  return {
-    mounted,
-    core,
-    stop: async () => {
-      await mounted.unmount();
-      await afterUnmount();
-    },
-    closeAfterUnmount: afterUnmount,
   };
 }
 
@@ -209,4 +248,40 @@ export async function runApp(
   const app = await startApp(c, log, hooks);
   runMounted(app.mounted, { log, closeLayers: app.closeAfterUnmount });
   return app;
+}
+
+// What src/cli needs from the lower layers goes through here (cli may import only app, admin,
+// config and core; see docs/architecture.md, "Layers and rules").
+export type { Ttls } from './meta/freshness.js';
+export type { PruneReport } from './blobs/prune.js';
+export type { VerifyProgress } from './blobs/verify.js';
+/** Mount point checks (stale mount, missing or non-empty dir), run by the CLI before it daemonizes. */
+export { prepareMountPoint } from './fs/mount.js';
+
+/** Opens the cache database of `dir` for one maintenance command; safe next to a running mount. */
+async function withCacheDb<T>(dir: string, body: (db: Db) => Promise<T>): Promise<T> {
+  const db = openDb({ dir });
+  try {
+    return await body(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** `wandbfs cache prune|clear`: LRU removal; blobs open in a running mount are kept. */
+export function pruneCacheDir(dir: string, o: Omit<PruneOptions, 'dir' | 'db'>): Promise<PruneReport> {
+  return withCacheDb(dir, (db) => pruneCache({ ...o, dir, db }));
+}
+
+/** `wandbfs cache stats`: sizes, partial downloads, counters and the `top` largest blobs. */
+export function cacheDirStats(dir: string, top: number): Promise<CacheStats> {
+  return withCacheDb(dir, (db) => cacheStats({ dir, db, top }));
+}
+
+/** `wandbfs cache verify`: re-hashes every blob; `repair` removes bad ones. */
+export function verifyCacheDir(
+  dir: string,
+  o: { repair: boolean; onProgress?: (p: VerifyProgress) => void },
+): Promise<VerifyReport> {
+  return withCacheDb(dir, (db) => verifyCache({ ...o, dir, db }));
 }

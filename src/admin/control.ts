@@ -1,7 +1,8 @@
 import { createConnection, createServer, type Server } from 'node:net';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errorMessage, WandbfsError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
+import { ControlError, ControlTimeoutError } from './errors.js';
 import type { Logger } from '../core/log.js';
 
 /**
@@ -59,9 +60,7 @@ export function sendControl(socket: string, req: ControlRequest, timeoutMs = 120
     let buf = '';
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(
-        new WandbfsError('ERR_CONTROL_TIMEOUT', `no answer from the mount daemon within ${timeoutMs} ms`),
-      );
+      reject(new ControlTimeoutError(timeoutMs));
     }, timeoutMs);
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(JSON.stringify(req) + '\n'));
@@ -69,9 +68,10 @@ export function sendControl(socket: string, req: ControlRequest, timeoutMs = 120
     conn.on('error', (err) => {
       clearTimeout(timer);
       reject(
-        new WandbfsError('ERR_CONTROL', `cannot reach the mount daemon: ${err.message}`, {
-          hint: 'is the mount running? see `wandbfs status`',
-        }),
+        new ControlError(
+          `cannot reach the mount daemon: ${err.message}`,
+          'is the mount running? see `wandbfs status`',
+        ),
       );
     });
     conn.on('end', () => {
@@ -79,7 +79,7 @@ export function sendControl(socket: string, req: ControlRequest, timeoutMs = 120
       try {
         resolve(JSON.parse(buf) as ControlReply);
       } catch {
-        reject(new WandbfsError('ERR_CONTROL', 'malformed answer from the mount daemon'));
+        reject(new ControlError('malformed answer from the mount daemon'));
       }
     });
   });

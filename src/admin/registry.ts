@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultCacheDir } from '../core/cache-dir.js';
+import { isErrno } from '../core/errno-code.js';
 
 /**
  * One record per running mount (foreground or daemon) so `wandbfs status`, `unmount` and `refresh`
@@ -109,6 +110,6 @@ export function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return isErrno(err, 'EPERM');
   }
 }

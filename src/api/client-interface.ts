@@ -7,6 +7,7 @@ import type {
   Manifest,
   Page,
   ProjectRecord,
+  RangeSource,
   RunArtifactLink,
   RunFileRecord,
   RunRecord,
@@ -14,7 +15,6 @@ import type {
   VersionRecord,
   ViewerRecord,
 } from './types.js';
-import type { RangeSource } from '../blobs/types.js';
 
 /**
  * Everything the rest of wandbfs may ask of W&B. Listings are async iterators over pages (the

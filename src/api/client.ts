@@ -4,7 +4,6 @@ import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { registerSecret, silentLogger } from '../core/log.js';
-import type { RangeSource } from '../blobs/types.js';
 import * as artifacts from './artifacts.js';
 import type { ApiStats, WandbApi } from './client-interface.js';
 import { ApiRangeSource } from './download.js';
@@ -22,7 +21,7 @@ import * as sweeps from './sweeps.js';
 import { ThrottleGate } from './throttle.js';
 import type { FetchFn } from './transport.js';
 import { GraphqlTransport } from './transport.js';
-import type { FileLocator, Manifest } from './types.js';
+import type { FileLocator, Manifest, RangeSource } from './types.js';
 import { userAgent } from './user-agent.js';
 
 export interface WandbApiOptions {
@@ -162,7 +161,22 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     stats,
     maxManifestBytes: pick('maxManifestBytes'),
   };
+  return {
+    ...queryMethods(ctx, runsSizes),
+    manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
+      fetchManifest(manifestDeps, artifactId, signal),
+    rangeSource: (locator: FileLocator, label: string): RangeSource =>
+      new ApiRangeSource(downloaderDeps, locator, label),
+    stats: (): ApiStats => stats.snapshot(),
+    close: () => storage.close(),
+  };
+}
 
+/** The GraphQL listings and lookups of WandbApi: each is one call into its module with `ctx`. */
+function queryMethods(
+  ctx: FetchContext,
+  runsSizes: runs.RunsListingSizes,
+): Omit<WandbApi, 'manifest' | 'rangeSource' | 'stats'> {
   return {
     viewer: (signal) => entities.fetchViewer(ctx, signal),
     entity: (name, signal) => entities.fetchEntity(ctx, name, signal),
@@ -179,15 +193,9 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
       artifacts.listCollections(ctx, entity, project, typeName, signal),
     listVersions: (entity, project, typeName, collection, signal) =>
       artifacts.listVersions(ctx, entity, project, typeName, collection, signal),
-    manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
-      fetchManifest(manifestDeps, artifactId, signal),
     listSweeps: (entity, project, signal) => sweeps.listSweeps(ctx, entity, project, signal),
     listSweepRunNames: (entity, project, sweepName, signal) =>
       sweeps.listSweepRunNames(ctx, entity, project, sweepName, signal),
-    rangeSource: (locator: FileLocator, label: string): RangeSource =>
-      new ApiRangeSource(downloaderDeps, locator, label),
-    stats: (): ApiStats => stats.snapshot(),
-    close: () => storage.close(),
   };
 }
 

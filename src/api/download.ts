@@ -1,6 +1,5 @@
 import type { LimitFunction } from 'p-limit';
 import type { Logger } from '../core/log.js';
-import type { RangeSource } from '../blobs/types.js';
 import { runLimited } from './abort.js';
 import { PermanentError, RateLimitedError, TransientError, UrlExpiredError } from './errors.js';
 import type { FetchContext } from './fetch-context.js';
@@ -11,7 +10,7 @@ import type { SignedUrlCache } from './signed-urls.js';
 import type { StatsRecorder } from './stats.js';
 import { SignedUrlRejected, storageStatusError } from './storage-status.js';
 import type { StorageClient } from './storage.js';
-import type { FileLocator } from './types.js';
+import type { FileLocator, RangeSource } from './types.js';
 
 export interface DownloaderDeps {
   ctx: FetchContext;

@@ -10,7 +10,9 @@ export class AuthError extends WandbfsError {
 /** 403 from GraphQL: the key is valid but may not read this object. */
 export class ForbiddenError extends WandbfsError {
   constructor(message: string) {
-    super('ERR_FORBIDDEN', message);
+    super('ERR_FORBIDDEN', message, {
+      hint: 'the API key is valid but has no access here: check the entity/project name and your team membership',
+    });
   }
 }
 
@@ -25,7 +27,9 @@ export class NotFoundError extends WandbfsError {
 export class RateLimitedError extends WandbfsError {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs?: number) {
-    super('ERR_RATE_LIMITED', message);
+    super('ERR_RATE_LIMITED', message, {
+      hint: 'W&B is rate-limiting this key; wait a minute and retry, or read fewer files at once',
+    });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -51,14 +55,5 @@ export class PermanentError extends WandbfsError {
 export class UrlExpiredError extends WandbfsError {
   constructor(message: string) {
     super('ERR_URL_EXPIRED', message);
-  }
-}
-
-/** No API key could be found in the environment or netrc. */
-export class MissingApiKeyError extends WandbfsError {
-  constructor(machine: string) {
-    super('ERR_NO_API_KEY', `no W&B API key found for ${machine}`, {
-      hint: `set WANDB_API_KEY, or run \`wandb login\` (writes ~/.netrc machine ${machine})`,
-    });
   }
 }

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { AbortedError, WandbfsError } from '../core/errors.js';
 import { PermanentError, TransientError } from './errors.js';
 import type { StatsRecorder } from './stats.js';
+import { errnoCode } from '../core/errno-code.js';
 
 export interface StorageClientOptions {
   userAgent: string;
@@ -129,7 +130,6 @@ function networkError(err: unknown, label: string, signal: AbortSignal | undefin
   if (signal?.aborted) return err instanceof AbortedError ? err : new AbortedError();
   if (err instanceof WandbfsError) return err;
   // Only the code: Node's messages for some failures quote the request target.
-  const code =
-    typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'connection error';
+  const code = errnoCode(err) ?? 'connection error';
   return new TransientError(`storage connection failed (${code}) for ${label}`, { cause: err });
 }

@@ -175,3 +175,24 @@ export type FileLocator =
 
 /** A page of a listing, as yielded by the fetchers. */
 export type Page<T> = T[];
+
+/**
+ * A downloadable byte range of one stored file, as the API layer hands it out. It is declared here, not
+ * imported from src/blobs: the blob cache declares the same shape as its own RangeSource, and
+ * src/app.ts passes one where the other is expected (they must stay structurally compatible).
+ */
+export interface RangeSource {
+  /**
+   * Streams bytes [start, endExclusive) in order into `sink`, awaiting each call (back-pressure).
+   * Resolves when the range is complete; rejects with a typed error otherwise (bytes already handed
+   * to `sink` are valid). Expired signed URLs are refreshed here, not by the caller.
+   */
+  fetchRange(
+    start: number,
+    endExclusive: number,
+    sink: (chunk: Buffer) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Human label for logs and status.json (e.g. 'entity/project/run/output.log'); never a signed URL. */
+  describe(): string;
+}

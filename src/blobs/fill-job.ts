@@ -11,6 +11,7 @@ import { fsyncDir, readFully } from './fs-util.js';
 import { DiskFullError, IntegrityError, StallError } from './errors.js';
 import { PrefixHasher } from './prefix-hasher.js';
 import type { FillProgress, RangeSource } from './types.js';
+import { isErrno } from '../core/errno-code.js';
 
 /** A reader silent for this long no longer holds the fill back. */
 const READER_IDLE_MS = 500;
@@ -135,7 +136,7 @@ export class FillJob {
         if (size < o.sizeBytes) job.forgetChunks();
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!isErrno(err, 'ENOENT')) throw err;
       // No file: whatever the index said was done is gone with it.
       job.forgetChunks();
       fh = await open(o.partialPath, 'w+', 0o600);
@@ -425,10 +426,7 @@ export class FillJob {
     try {
       return await fh.write(buf, off, len, pos);
     } catch (err) {
-      if (
-        (err as NodeJS.ErrnoException).code === 'ENOSPC' ||
-        (err as NodeJS.ErrnoException).code === 'EDQUOT'
-      ) {
+      if (isErrno(err, 'ENOSPC', 'EDQUOT')) {
         throw new DiskFullError(`no space left in the cache while filling ${this.o.source.describe()}`, err);
       }
       throw err;

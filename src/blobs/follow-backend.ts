@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { ReadBackend } from './backends.js';
 import type { BlobIndex } from './blob-index.js';
 import { readFully } from './fs-util.js';
+import { isErrno } from '../core/errno-code.js';
 
 /** Why a follower stopped following: the fill ended or changed hands, or it made no progress. */
 export class FollowEnded extends Error {
@@ -90,7 +91,7 @@ export class FollowBackend implements ReadBackend {
       else this.fh = fh;
       return !this.closed;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (isErrno(err, 'ENOENT')) return false;
       throw err;
     }
   }

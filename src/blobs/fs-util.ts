@@ -12,11 +12,6 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export function isErrno(err: unknown, ...codes: string[]): boolean {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' && codes.includes(code);
-}
-
 /** pread until `length` bytes are in `buf` or the file ends; returns the bytes read. */
 export async function readFully(
   fh: FileHandle,

@@ -1,3 +1,5 @@
+import { isErrno } from '../core/errno-code.js';
+
 /** True when a process with this pid exists (EPERM means it exists but is not ours). */
 export function isPidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -5,6 +7,6 @@ export function isPidAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return isErrno(err, 'EPERM');
   }
 }

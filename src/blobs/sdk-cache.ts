@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import type { Digest } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { fsyncDir, isErrno } from './fs-util.js';
+import { isErrno } from '../core/errno-code.js';
+import { fsyncDir } from './fs-util.js';
 import { hashFileInWorker } from './prefix-hasher.js';
 import { blobPath, tmpRoot } from './path.js';
 

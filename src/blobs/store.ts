@@ -12,7 +12,7 @@ import { CacheClosedError, DiskFullError, IntegrityError } from './errors.js';
 import { planEviction } from './evict-policy.js';
 import { FillJob } from './fill-job.js';
 import { FollowBackend, FollowEnded } from './follow-backend.js';
-import { isErrno } from './fs-util.js';
+import { isErrno } from '../core/errno-code.js';
 import { cleanupLeftovers } from './leftovers.js';
 import { blobPath, partialPath } from './path.js';
 import { importFromSdkCache } from './sdk-cache.js';

@@ -1,10 +1,13 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { pruneCache, type PruneReport } from '../blobs/prune.js';
-import { cacheStats } from '../blobs/stats.js';
-import { verifyCache, type VerifyProgress } from '../blobs/verify.js';
+import {
+  cacheDirStats,
+  pruneCacheDir,
+  verifyCacheDir,
+  type PruneReport,
+  type VerifyProgress,
+} from '../app.js';
 import { defaultCacheDir } from '../core/cache-dir.js';
-import { openDb, type Db } from '../core/db.js';
 import { ConfigError } from '../core/errors.js';
 import { formatBytes, parseDuration, parseSize } from '../core/units.js';
 import { out, runCommand } from './print.js';
@@ -25,15 +28,9 @@ interface StatsArgs extends CacheArgs {
   top?: number;
 }
 
-/** Opens the cache database of --cache-dir; every subcommand is safe next to a running mount. */
-async function withCache<T>(a: CacheArgs, body: (dir: string, db: Db) => Promise<T>): Promise<T> {
-  const dir = resolve(a.cacheDir ?? defaultCacheDir());
-  const db = openDb({ dir });
-  try {
-    return await body(dir, db);
-  } finally {
-    db.close();
-  }
+/** Runs a subcommand on --cache-dir (src/app.ts opens its database; safe next to a running mount). */
+function withCache<T>(a: CacheArgs, body: (dir: string) => Promise<T>): Promise<T> {
+  return body(resolve(a.cacheDir ?? defaultCacheDir()));
 }
 
 function printPrune(r: PruneReport, verb: string): void {
@@ -65,16 +62,14 @@ const prune: CommandModule<CacheArgs, PruneArgs> = {
       ) as unknown as Argv<PruneArgs>,
   handler: (a: ArgumentsCamelCase<PruneArgs>) =>
     runCommand(a.debug, () =>
-      withCache(a, async (dir, db) => {
+      withCache(a, async (dir) => {
         if (a.maxSize === undefined && a.olderThan === undefined) {
           throw new ConfigError(
             'cache prune needs --max-size or --older-than',
             'e.g. `wandbfs cache prune --max-size 20G`',
           );
         }
-        const r = await pruneCache({
-          dir,
-          db,
+        const r = await pruneCacheDir(dir, {
           dryRun: a.dryRun === true,
           ...(a.maxSize === undefined ? {} : { maxSizeBytes: parseSize(a.maxSize) }),
           ...(a.olderThan === undefined ? {} : { olderThanMs: parseDuration(a.olderThan) }),
@@ -101,8 +96,8 @@ const clear: CommandModule<CacheArgs, PruneArgs> = {
       ) as unknown as Argv<PruneArgs>,
   handler: (a: ArgumentsCamelCase<PruneArgs>) =>
     runCommand(a.debug, () =>
-      withCache(a, async (dir, db) =>
-        printPrune(await pruneCache({ dir, db, all: true, dryRun: a.dryRun === true }), 'remove'),
+      withCache(a, async (dir) =>
+        printPrune(await pruneCacheDir(dir, { all: true, dryRun: a.dryRun === true }), 'remove'),
       ),
     ),
 };
@@ -121,8 +116,8 @@ const stats: CommandModule<CacheArgs, StatsArgs> = {
       .example('$0 cache stats --top 50', 'list the 50 largest blobs') as unknown as Argv<StatsArgs>,
   handler: (a: ArgumentsCamelCase<StatsArgs>) =>
     runCommand(a.debug, () =>
-      withCache(a, async (dir, db) => {
-        const s = await cacheStats({ dir, db, top: a.top ?? 10 });
+      withCache(a, async (dir) => {
+        const s = await cacheDirStats(dir, a.top ?? 10);
         const c = s.counters;
         const lookups = (c['hits'] ?? 0) + (c['misses'] ?? 0);
         out(`cache dir      ${s.dir}`);
@@ -173,7 +168,7 @@ const verify: CommandModule<CacheArgs, VerifyArgs> = {
       ) as unknown as Argv<VerifyArgs>,
   handler: (a: ArgumentsCamelCase<VerifyArgs>) =>
     runCommand(a.debug, () =>
-      withCache(a, async (dir, db) => {
+      withCache(a, async (dir) => {
         let lastPrint = Date.now();
         const progress = (p: VerifyProgress): void => {
           if (Date.now() - lastPrint < 1000 || !process.stderr.isTTY) return;
@@ -182,7 +177,7 @@ const verify: CommandModule<CacheArgs, VerifyArgs> = {
             `\rverifying ${p.filesDone}/${p.filesTotal} blobs, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}   `,
           );
         };
-        const r = await verifyCache({ dir, db, repair: a.repair === true, onProgress: progress });
+        const r = await verifyCacheDir(dir, { repair: a.repair === true, onProgress: progress });
         if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
         for (const p of r.problems) {
           const what =

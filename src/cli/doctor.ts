@@ -10,6 +10,7 @@ import { formatBytes } from '../core/units.js';
 import { resolveApiKey, resolveBaseUrl } from '../config/credentials.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { out, runCommand } from './print.js';
+import { isErrno } from '../core/errno-code.js';
 
 const execFileP = promisify(execFile);
 
@@ -189,8 +190,7 @@ async function checkStaleMounts(): Promise<Check> {
     try {
       await stat(m.mountPoint);
     } catch (err) {
-      if (['ENOTCONN', 'ECONNABORTED', 'EIO'].includes((err as NodeJS.ErrnoException).code ?? ''))
-        stale.push(m.mountPoint);
+      if (isErrno(err, 'ENOTCONN', 'ECONNABORTED', 'EIO')) stale.push(m.mountPoint);
     }
   }
   if (stale.length === 0) return { name: 'stale mounts', ok: true, detail: 'none' };

@@ -3,16 +3,15 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { runApp, type AppConfig } from '../app.js';
+import { prepareMountPoint, runApp, type AppConfig, type Ttls } from '../app.js';
 import { defaultCacheDir } from '../core/cache-dir.js';
-import { ConfigError, WandbfsError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { createLogger, isLogLevel, type LogLevel } from '../core/log.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { resolveCredentials } from '../config/credentials.js';
-import { prepareMountPoint } from '../fs/mount.js';
 import { findMount } from '../admin/mountinfo.js';
 import { mountFiles } from '../admin/registry.js';
-import type { Ttls } from '../meta/freshness.js';
+import { DaemonStartError } from './errors.js';
 import { out, reportError, runCommand } from './print.js';
 
 export interface MountArgs {
@@ -223,12 +222,9 @@ async function mountDaemon(a: MountArgs): Promise<number> {
   const log = await readFile(files.logFile, 'utf8').catch(() => '');
   const tail = log.slice(startOffset).trim().split('\n').slice(-15).join('\n');
   if (exited === null) child.kill('SIGTERM');
-  throw new WandbfsError(
-    'ERR_MOUNT',
+  throw new DaemonStartError(
     `the mount daemon ${exited === null ? 'did not mount in time' : `exited (code ${exited})`}:\n${tail}`,
-    {
-      hint: `full log: ${files.logFile}; try \`wandbfs mount -f ${a.dir}\` to see it live, or \`wandbfs doctor\``,
-    },
+    `full log: ${files.logFile}; try \`wandbfs mount -f ${a.dir}\` to see it live, or \`wandbfs doctor\``,
   );
 }
 

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { WandbfsError } from '../core/errors.js';
 import { sendControl } from '../admin/control.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { readRecord } from '../admin/registry.js';
+import { NotMountedError, RefreshError } from './errors.js';
 import { out, runCommand } from './print.js';
 
 interface Args {
@@ -20,9 +20,7 @@ export async function locate(pathArg: string): Promise<{ mountPoint: string; inn
     if (abs.startsWith(mp.endsWith('/') ? mp : mp + '/'))
       return { mountPoint: mp, inner: abs.slice(mp.length) };
   }
-  throw new WandbfsError('ERR_NOT_MOUNTED', `${abs} is not inside a wandbfs mount`, {
-    hint: 'see `wandbfs status`',
-  });
+  throw new NotMountedError(`${abs} is not inside a wandbfs mount`);
 }
 
 export const refreshCommand: CommandModule<object, Args> = {
@@ -37,12 +35,9 @@ export const refreshCommand: CommandModule<object, Args> = {
     runCommand(argv.debug, async () => {
       const { mountPoint, inner } = await locate(argv.path);
       const rec = await readRecord(mountPoint);
-      if (!rec)
-        throw new WandbfsError('ERR_NOT_MOUNTED', `no running wandbfs owns ${mountPoint}`, {
-          hint: 'see `wandbfs status`',
-        });
+      if (!rec) throw new NotMountedError(`no running wandbfs owns ${mountPoint}`);
       const reply = await sendControl(rec.socket, { op: 'refresh', path: inner });
-      if (!reply.ok) throw new WandbfsError('ERR_REFRESH', `refresh of ${inner} failed: ${reply.error}`);
+      if (!reply.ok) throw new RefreshError(`refresh of ${inner} failed: ${reply.error}`);
       out(`refreshed ${inner} in ${mountPoint}`);
     }),
 };

@@ -5,6 +5,7 @@ import { formatBytes } from '../core/units.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { isAlive, readRecords, type MountRecord } from '../admin/registry.js';
 import { out, runCommand } from './print.js';
+import { isErrno } from '../core/errno-code.js';
 
 interface Args {
   json: boolean;
@@ -46,7 +47,7 @@ async function isStale(dir: string): Promise<boolean> {
     await stat(dir);
     return false;
   } catch (err) {
-    return ['ENOTCONN', 'ECONNABORTED', 'EIO'].includes((err as NodeJS.ErrnoException).code ?? '');
+    return isErrno(err, 'ENOTCONN', 'ECONNABORTED', 'EIO');
   }
 }
 

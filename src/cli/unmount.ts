@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { errorMessage, WandbfsError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { findMount } from '../admin/mountinfo.js';
 import { isAlive, readRecord } from '../admin/registry.js';
+import { NotMountedError, UnmountError } from './errors.js';
 import { out, runCommand } from './print.js';
 
 const execFileP = promisify(execFile);
@@ -34,25 +35,18 @@ export async function unmountDir(dirArg: string, lazy: boolean, timeoutS: number
       await sleep(100);
     }
     if (!(await findMount(dir))) return `unmounted ${dir} (daemon pid ${rec.pid} still exiting)`;
-    throw new WandbfsError(
-      'ERR_UNMOUNT',
+    throw new UnmountError(
       `the daemon (pid ${rec.pid}) did not unmount ${dir} within ${timeoutS} s`,
-      {
-        hint: `files may still be open (check: fuser -vm ${dir}); retry, or use --lazy`,
-      },
+      `files may still be open (check: fuser -vm ${dir}); retry, or use --lazy`,
     );
   }
-  if (!mount)
-    throw new WandbfsError('ERR_NOT_MOUNTED', `${dir} is not mounted`, { hint: 'see `wandbfs status`' });
+  if (!mount) throw new NotMountedError(`${dir} is not mounted`);
   try {
     await execFileP('fusermount', [lazy ? '-uz' : '-u', dir]);
   } catch (err) {
-    throw new WandbfsError(
-      'ERR_UNMOUNT',
+    throw new UnmountError(
       `fusermount could not unmount ${dir}: ${errorMessage(err).trim()}`,
-      {
-        hint: `if it is busy, close the files open under it or run: wandbfs unmount --lazy ${dir}`,
-      },
+      `if it is busy, close the files open under it or run: wandbfs unmount --lazy ${dir}`,
     );
   }
   return `unmounted ${dir}`;

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { registerSecret } from '../core/log.js';
-import { MissingApiKeyError } from '../api/errors.js';
+import { MissingApiKeyError } from './errors.js';
 import { netrcLookup, parseNetrc } from './netrc.js';
 
 export const DEFAULT_BASE_URL = 'https://api.wandb.ai';

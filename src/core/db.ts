@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WandbfsError } from './errors.js';
+import { MigrationError, WandbfsError } from './errors.js';
 import { packageRoot } from './package-root.js';
 
 export type Db = Database.Database;
@@ -109,7 +109,7 @@ function migrate(db: Db, migrations: Migration[], target: number | undefined, fi
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');
-      throw new WandbfsError('ERR_MIGRATION', `migration ${mig.version}_${mig.name} failed`, { cause: err });
+      throw new MigrationError(`${mig.version}_${mig.name}`, err);
     }
   }
 }

@@ -1,13 +1,64 @@
 /**
+ * Every error code in wandbfs, grouped by the layer that throws it. src/fs/errno.ts maps each one to
+ * an errno in a Record<ErrorCode, ...>, so adding a code here without an errno fails to compile.
+ * Code outside that table tells errors apart by class (instanceof), never by comparing codes.
+ */
+export type ErrorCode =
+  // src/core
+  | 'ERR_CONFIG'
+  | 'ERR_ABORTED'
+  | 'ERR_SCHEMA_TOO_NEW'
+  | 'ERR_MIGRATION'
+  // src/config
+  | 'ERR_NO_API_KEY'
+  // src/api
+  | 'ERR_AUTH'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_TRANSIENT'
+  | 'ERR_PERMANENT'
+  | 'ERR_URL_EXPIRED'
+  // src/blobs
+  | 'ERR_INTEGRITY'
+  | 'ERR_DISK_FULL'
+  | 'ERR_STALL'
+  | 'ERR_CACHE_CLOSED'
+  // src/meta
+  | 'ERR_META_OFFLINE'
+  // src/fs
+  | 'ERR_FS_NOENT'
+  | 'ERR_FS_NOTDIR'
+  | 'ERR_FS_ISDIR'
+  | 'ERR_FS_INVAL'
+  | 'ERR_FS_READONLY'
+  | 'ERR_FS_NOXATTR'
+  | 'ERR_FS_BADF'
+  | 'ERR_FS_UNREADABLE'
+  | 'ERR_FS_SHORT_READ'
+  | 'ERR_FS_TIMEOUT'
+  | 'ERR_FS_SHUTDOWN'
+  | 'ERR_FS_BAD_RESULT'
+  | 'ERR_MOUNT'
+  // src/admin
+  | 'ERR_CONTROL'
+  | 'ERR_CONTROL_TIMEOUT'
+  // src/cli
+  | 'ERR_NOT_MOUNTED'
+  | 'ERR_UNMOUNT'
+  | 'ERR_REFRESH'
+  | 'ERR_DAEMON_START';
+
+/**
  * Base of every typed error in wandbfs. Layers subclass it (api/errors.ts, blobs/errors.ts, ...);
  * nothing matches on message text, and only src/fs/errno.ts turns these into errno values.
  * Messages must never contain secrets: redact when the error is built, not when it is logged.
  */
 export class WandbfsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -26,6 +77,13 @@ export class ConfigError extends WandbfsError {
 export class AbortedError extends WandbfsError {
   constructor(message = 'operation aborted') {
     super('ERR_ABORTED', message);
+  }
+}
+
+/** A cache database migration failed; the transaction was rolled back. */
+export class MigrationError extends WandbfsError {
+  constructor(migration: string, cause: unknown) {
+    super('ERR_MIGRATION', `migration ${migration} failed`, { cause });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
-import { WandbfsError } from '../core/errors.js';
+import { IntegrityError } from '../blobs/errors.js';
 import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
 import {
   BadHandleError,
@@ -199,7 +199,7 @@ export class FsCore {
     while (got < want) {
       const target = got === 0 ? buf : buf.subarray(got);
       const n = await h.reader.read(target, want - got, position + got).catch((err: unknown) => {
-        if (err instanceof WandbfsError && err.code === 'ERR_INTEGRITY') {
+        if (err instanceof IntegrityError) {
           const key = digestKey(h.digest);
           this.integrityFailures.set(key, (this.integrityFailures.get(key) ?? 0) + 1);
         }

@@ -1,4 +1,4 @@
-import { WandbfsError } from '../core/errors.js';
+import { WandbfsError, type ErrorCode } from '../core/errors.js';
 
 /** Negative errno values as fuse-native expects them (Linux numbering). */
 export const Errno = {
@@ -19,11 +19,12 @@ export const Errno = {
 export type ErrnoName = keyof typeof Errno;
 
 /**
- * The ONE table from typed error codes (WandbfsError.code, any layer) to errno. Codes are matched as
- * strings so src/fs needs no import from api/meta/blobs. Anything not listed (and anything that is
- * not a WandbfsError, e.g. a bug or a raw fs error inside the blob cache) becomes EIO.
+ * The ONE table from typed error codes (WandbfsError.code, any layer) to errno, and the only place
+ * that looks at codes at all (everywhere else tells errors apart with instanceof). It is a
+ * Record<ErrorCode, ...>, so a new code in src/core/errors.ts does not compile until it has a row
+ * here. Anything that is not a WandbfsError (a bug, a raw fs error inside the blob cache) is EIO.
  */
-const TABLE: Record<string, ErrnoName> = {
+const TABLE: Record<ErrorCode, ErrnoName> = {
   // src/fs
   ERR_FS_NOENT: 'ENOENT',
   ERR_FS_NOTDIR: 'ENOTDIR',
@@ -31,14 +32,20 @@ const TABLE: Record<string, ErrnoName> = {
   ERR_FS_INVAL: 'EINVAL',
   ERR_FS_READONLY: 'EROFS',
   ERR_FS_NOXATTR: 'ENODATA',
-  ERR_FS_RANGE: 'ERANGE',
   ERR_FS_BADF: 'EBADF',
   ERR_FS_UNREADABLE: 'EIO',
   ERR_FS_SHORT_READ: 'EIO',
   ERR_FS_TIMEOUT: 'EIO',
   ERR_FS_SHUTDOWN: 'EIO',
+  ERR_FS_BAD_RESULT: 'EIO',
+  ERR_MOUNT: 'EIO',
   // src/core
   ERR_ABORTED: 'EINTR',
+  ERR_CONFIG: 'EIO',
+  ERR_SCHEMA_TOO_NEW: 'EIO',
+  ERR_MIGRATION: 'EIO',
+  // src/config
+  ERR_NO_API_KEY: 'EACCES',
   // src/api
   ERR_AUTH: 'EACCES',
   ERR_FORBIDDEN: 'EACCES',
@@ -47,7 +54,6 @@ const TABLE: Record<string, ErrnoName> = {
   ERR_TRANSIENT: 'EIO',
   ERR_PERMANENT: 'EIO',
   ERR_URL_EXPIRED: 'EIO',
-  ERR_NO_API_KEY: 'EACCES',
   // src/blobs
   ERR_INTEGRITY: 'EIO',
   ERR_DISK_FULL: 'EIO',
@@ -55,9 +61,17 @@ const TABLE: Record<string, ErrnoName> = {
   ERR_CACHE_CLOSED: 'EIO',
   // src/meta
   ERR_META_OFFLINE: 'EIO',
+  // src/admin and src/cli: never thrown inside a FUSE handler; listed so the table stays exhaustive
+  ERR_CONTROL: 'EIO',
+  ERR_CONTROL_TIMEOUT: 'EIO',
+  ERR_NOT_MOUNTED: 'EIO',
+  ERR_UNMOUNT: 'EIO',
+  ERR_REFRESH: 'EIO',
+  ERR_DAEMON_START: 'EIO',
 };
 
 export function errnoName(err: unknown): ErrnoName {
+  // `?? 'EIO'`: a code can still arrive untyped (e.g. a cast in a test double).
   if (err instanceof WandbfsError) return TABLE[err.code] ?? 'EIO';
   return 'EIO';
 }

@@ -75,6 +75,13 @@ export class ShuttingDownError extends WandbfsError {
   }
 }
 
+/** A handler resolved with something fuse-native cannot send (a bug in the handler, not the user's doing). */
+export class BadResultError extends WandbfsError {
+  constructor(op: string, what: string) {
+    super('ERR_FS_BAD_RESULT', `${op} returned ${what}`);
+  }
+}
+
 /** Mount lifecycle problems the user can fix; the CLI prints `hint`. */
 export class MountError extends WandbfsError {
   constructor(message: string, hint?: string, cause?: unknown) {

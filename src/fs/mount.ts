@@ -9,6 +9,7 @@ import { MountError } from './errors.js';
 import { defaultMountOptions, WandbFuse, type MountOptions } from './fuse.js';
 import { makeHandlers } from './handlers.js';
 import { findMount } from '../admin/mountinfo.js';
+import { errnoCode, isErrno } from '../core/errno-code.js';
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -56,14 +57,6 @@ export interface MountedFs {
   readonly externallyUnmounted: Promise<void>;
 }
 
-function errCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const c = (err as { code: unknown }).code;
-    return typeof c === 'string' ? c : undefined;
-  }
-  return undefined;
-}
-
 /** `fusermount -uz`: detaches even when busy. Returns whether a mount was there. */
 export async function lazyUnmount(dir: string): Promise<boolean> {
   if (!(await findMount(dir))) return false;
@@ -82,7 +75,7 @@ export async function prepareMountPoint(dir: string, log: Logger, mkdirMissing =
     try {
       await stat(dir);
     } catch (err) {
-      staleCode = errCode(err);
+      staleCode = errnoCode(err);
       if (!staleCode || !STALE_CODES.has(staleCode)) throw err;
     }
     if (staleCode === undefined) {
@@ -108,7 +101,7 @@ export async function prepareMountPoint(dir: string, log: Logger, mkdirMissing =
   try {
     st = await stat(dir);
   } catch (err) {
-    if (errCode(err) !== 'ENOENT') throw err;
+    if (!isErrno(err, 'ENOENT')) throw err;
     if (!mkdirMissing) {
       throw new MountError(
         `mount point ${dir} does not exist`,
@@ -129,21 +122,9 @@ export async function prepareMountPoint(dir: string, log: Logger, mkdirMissing =
   }
 }
 
-export async function mountFs(req: MountRequest): Promise<MountedFs> {
-  const dir = resolve(req.mountPoint);
-  const log = req.log;
-  const t = { ...defaultTimeouts, ...req.timeouts };
-  await prepareMountPoint(dir, log, req.mkdir ?? false);
-
-  const handlers = makeHandlers(req.core, {
-    log: log.child('fuse'),
-    stats: req.core.stats,
-    deadlineMs: (op) => (op === 'read' ? t.readMs : t.otherMs),
-  });
-  const fuse = new WandbFuse(dir, handlers, { ...defaultMountOptions, ...req.options });
-  // fuse-native never frees per-thread buffers (fuse-native-notes.md §2): show the count in status.json.
-  req.core.attachNativeStats(() => ({ nativeThreadBuffers: fuse._threads.size }));
-  await new Promise<void>((res, rej) => {
+/** fuse.mount() as a promise, with a deadline: libfuse can hang on a broken /dev/fuse. */
+function mountNative(fuse: WandbFuse, dir: string): Promise<void> {
+  return new Promise<void>((res, rej) => {
     const timer = setTimeout(
       () => rej(new MountError(`mounting ${dir} timed out`, 'run `wandbfs doctor`')),
       20_000,
@@ -155,6 +136,24 @@ export async function mountFs(req: MountRequest): Promise<MountedFs> {
       else res();
     });
   });
+}
+
+export async function mountFs(req: MountRequest): Promise<MountedFs> {
+  const dir = resolve(req.mountPoint);
+  const log = req.log;
+  const t = { ...defaultTimeouts, ...req.timeouts };
+  await prepareMountPoint(dir, log, req.mkdir ?? false);
+
+  const handlers = makeHandlers(req.core, {
+    log: log.child('fuse'),
+    stats: req.core.stats,
+    deadlineMs: (op) => (op === 'read' ? t.readMs : t.otherMs),
+    reported: new WeakSet(),
+  });
+  const fuse = new WandbFuse(dir, handlers, { ...defaultMountOptions, ...req.options });
+  // fuse-native never frees per-thread buffers (fuse-native-notes.md §2): show the count in status.json.
+  req.core.attachNativeStats(() => ({ nativeThreadBuffers: fuse._threads.size }));
+  await mountNative(fuse, dir);
   log.info('mounted', { mountPoint: dir });
 
   let unmounting: Promise<void> | null = null;

@@ -1,7 +1,8 @@
 import type { Logger } from '../core/log.js';
 import { errorMessage, WandbfsError } from '../core/errors.js';
 import { Errno, errnoName, isRoutine } from './errno.js';
-import { OpTimeoutError } from './errors.js';
+import { BadResultError, OpTimeoutError } from './errors.js';
+import { IntegrityError } from '../blobs/errors.js';
 
 /** fuse-native's callback: the first argument is always a number (errno ≤ 0, or a byte count for read). */
 export type FuseCallback = (code: number, ...values: unknown[]) => void;
@@ -22,26 +23,27 @@ export interface OpStats {
   inFlight: number;
 }
 
+/** One per mount: every wrap() of that mount's handlers shares it (src/fs/mount.ts builds it). */
 export interface WrapContext {
   log: Logger;
   stats: OpStats;
   /** Per-operation deadline in ms (null: none). A late result after the deadline is dropped. */
   deadlineMs(op: string): number | null;
+  /** Error objects this mount has already logged; see alreadyReported(). */
+  reported: WeakSet<object>;
 }
 
 /**
  * One log line per failure, not per FUSE op: a failed download rejects every waiting read with the
  * same error object (kernel readahead sends several), and the blob cache already logs integrity
- * failures itself, naming the digest.
+ * failures itself, naming the digest. The set lives in the mount's context, not the module, so two
+ * mounts in one process (tests) never silence each other.
  */
-const REPORTED_AT_SOURCE = new Set(['ERR_INTEGRITY']);
-const seen = new WeakSet<object>();
-
-function alreadyReported(err: unknown): boolean {
-  if (err instanceof WandbfsError && REPORTED_AT_SOURCE.has(err.code)) return true;
+function alreadyReported(reported: WeakSet<object>, err: unknown): boolean {
+  if (err instanceof IntegrityError) return true;
   if (typeof err !== 'object' || err === null) return false;
-  if (seen.has(err)) return true;
-  seen.add(err);
+  if (reported.has(err)) return true;
+  reported.add(err);
   return false;
 }
 
@@ -71,7 +73,7 @@ export function wrap<A extends unknown[]>(
 
     const fail = (err: unknown): void => {
       if (done) return;
-      const quiet = alreadyReported(err);
+      const quiet = alreadyReported(ctx.reported, err);
       const name = errnoName(err);
       finish(Errno[name]);
       ctx.stats.errors[name] = (ctx.stats.errors[name] ?? 0) + 1;
@@ -104,14 +106,14 @@ export function wrap<A extends unknown[]>(
       if (kind === 'void') return finish(0);
       if (kind === 'count') {
         if (typeof result === 'number' && Number.isSafeInteger(result) && result >= 0) return finish(result);
-        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned an invalid byte count`));
+        return fail(new BadResultError(op, 'an invalid byte count'));
       }
       if (kind === 'values') {
         if (Array.isArray(result)) return finish(0, ...(result as unknown[]));
-        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned no values`));
+        return fail(new BadResultError(op, 'no values'));
       }
       if (result === null || result === undefined) {
-        return fail(new WandbfsError('ERR_FS_BAD_RESULT', `${op} returned no value`));
+        return fail(new BadResultError(op, 'no value'));
       }
       finish(0, result);
     };

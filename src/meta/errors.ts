@@ -6,10 +6,9 @@ import { WandbfsError } from '../core/errors.js';
  */
 export class OfflineMissError extends WandbfsError {
   constructor(what: string, cause?: unknown) {
-    super(
-      'ERR_META_OFFLINE',
-      `${what} has not been listed yet and W&B is unavailable`,
-      cause === undefined ? {} : { cause },
-    );
+    super('ERR_META_OFFLINE', `${what} has not been listed yet and W&B is unavailable`, {
+      hint: 'the directory is listed once W&B is reachable again; check the network or `wandbfs doctor`',
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MissingApiKeyError } from '../../src/api/errors.js';
+import { MissingApiKeyError } from '../../src/config/errors.js';
 import {
   netrcMachine,
   resolveApiKey,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WandbfsError } from '../../src/core/errors.js';
+import { WandbfsError, type ErrorCode } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { Errno, errnoName, toErrno } from '../../src/fs/errno.js';
 import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
@@ -14,6 +14,7 @@ function ctx(deadline: number | null = null): WrapContext & { lines: string[] } 
     log: createLogger({ level: 'debug', sink: { write: (l) => void lines.push(l) } }),
     stats: newOpStats(),
     deadlineMs: () => deadline,
+    reported: new WeakSet(),
   };
 }
 
@@ -29,7 +30,7 @@ describe('errno table', () => {
     assert.equal(toErrno(new ReadOnlyError('mkdir', '/x')), Errno.EROFS);
     assert.equal(errnoName(new WandbfsError('ERR_AUTH', 'no')), 'EACCES');
     assert.equal(errnoName(new WandbfsError('ERR_INTEGRITY', 'bad')), 'EIO');
-    assert.equal(errnoName(new WandbfsError('ERR_SOMETHING_NEW', '?')), 'EIO');
+    assert.equal(errnoName(new WandbfsError('ERR_SOMETHING_NEW' as ErrorCode, '?')), 'EIO');
     assert.equal(
       errnoName(Object.assign(new Error('x'), { code: 'ENOENT' })),
       'EIO',

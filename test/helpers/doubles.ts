@@ -5,7 +5,8 @@
  * by their own tests and by the end-to-end suite.
  */
 import { createHash } from 'node:crypto';
-import { WandbfsError } from '../../src/core/errors.js';
+import { WandbfsError, type ErrorCode } from '../../src/core/errors.js';
+import { IntegrityError } from '../../src/blobs/errors.js';
 import { md5FromHex, type Digest } from '../../src/core/digest.js';
 import type {
   BlobCache,
@@ -51,7 +52,7 @@ export class MemBlobCache implements BlobCache {
 
   async open(req: BlobOpenRequest): Promise<BlobReader> {
     const b = this.behaviours.get(req.digest.hex);
-    if (!b) throw new WandbfsError('ERR_TEST_NO_BLOB', `no blob ${req.digest.hex}`);
+    if (!b) throw new WandbfsError('ERR_TEST_NO_BLOB' as ErrorCode, `no blob ${req.digest.hex}`);
     this.opens++;
     let closed = false;
     const reader: BlobReader = {
@@ -90,7 +91,7 @@ async function readFrom(
       await b.gate;
       return b.bytes.copy(buf, 0, position, Math.min(b.bytes.length, position + length));
     case 'fail':
-      throw new WandbfsError('ERR_INTEGRITY', 'digest mismatch (test double)');
+      throw new IntegrityError('digest mismatch (test double)');
     case 'stall':
       return new Promise<number>(() => undefined);
     case 'offsets': {
