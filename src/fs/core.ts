@@ -19,7 +19,8 @@ import {
   UnreadableError,
 } from './errors.js';
 import { HandleTable, type Handle } from './handles.js';
-import { renderStatus, StatusTree, type StatusEntry } from './status-file.js';
+import { renderStatus, StatusSnapshots } from './status-file.js';
+import { StatusOverlay, type FsTree } from './status-overlay.js';
 import { newOpStats, type OpStats } from './wrap.js';
 
 export type BlobContent = Extract<FileContent, { type: 'blob' }>;
@@ -76,16 +77,15 @@ export class FsCore {
   /** digest key → integrity failures seen this mount (see statOf) */
   private readonly integrityFailures = new Map<string, number>();
   private nativeStats: () => Record<string, number> = () => ({});
-  private readonly statusTree: StatusTree;
+  /** Every path is resolved here: the /.wandbfs status tree composed in front of the metadata tree. */
+  private readonly tree: FsTree;
 
   constructor(private readonly o: FsCoreOptions) {
     this.clock = o.clock ?? systemClock;
     this.startedAtMs = this.clock.nowMs();
-    this.statusTree = new StatusTree(
-      () => this.statusBytes(),
-      () => this.clock.nowMs(),
-      this.startedAtMs,
-    );
+    const now = () => this.clock.nowMs();
+    const snapshots = new StatusSnapshots(() => this.statusDocument(), now);
+    this.tree = new StatusOverlay(o.meta, snapshots, this.startedAtMs, now);
   }
 
   /** The mount adds counters only fuse-native knows (leaked thread buffers). */
@@ -103,12 +103,6 @@ export class FsCore {
   }
 
   async getattr(path: string): Promise<FuseStat> {
-    if (StatusTree.owns(path)) {
-      const e = this.statusEntry(path);
-      const size =
-        e.kind === 'file' ? e.bytes.length : e.kind === 'symlink' ? Buffer.byteLength(e.target) : 4096;
-      return makeStat(e.kind, size, e.mtimeMs, e.mtimeMs, this.o.owner);
-    }
     return this.statOf(await this.node(path));
   }
 
@@ -129,14 +123,9 @@ export class FsCore {
   }
 
   async readdir(path: string): Promise<DirListing> {
-    if (StatusTree.owns(path)) {
-      const children = this.statusTree.children(path);
-      if (children) return this.listing(children);
-      throw this.statusEntry(path) ? new NotADirectoryError(path) : new NoEntryError(path);
-    }
-    const entries = await this.o.meta.readdir(path);
+    const entries = await this.tree.readdir(path);
     if (entries === null) {
-      const node = await this.o.meta.lookup(path);
+      const node = await this.tree.lookup(path);
       if (node) throw new NotADirectoryError(path);
       throw new NoEntryError(path);
     }
@@ -156,15 +145,10 @@ export class FsCore {
       }
       out.push(e);
     }
-    if (path === '/' && !out.some((e) => e.name === '.wandbfs')) out.push({ name: '.wandbfs', kind: 'dir' });
     return this.listing(out);
   }
 
   async opendir(path: string): Promise<number> {
-    if (StatusTree.owns(path)) {
-      if (this.statusEntry(path).kind !== 'dir') throw new NotADirectoryError(path);
-      return 0;
-    }
     const node = await this.node(path);
     if (node.kind !== 'dir') throw new NotADirectoryError(path);
     return 0;
@@ -174,15 +158,12 @@ export class FsCore {
     if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0)
       throw new ReadOnlyError('open for writing', path);
     if (this.draining) throw new ShuttingDownError(path);
-    if (StatusTree.owns(path)) {
-      const e = this.statusEntry(path);
-      if (e.kind !== 'file') throw new IsADirectoryError(path);
-      return this.handles.add({ kind: 'bytes', path, bytes: e.bytes });
-    }
     const node = await this.node(path);
     if (node.kind === 'dir') throw new IsADirectoryError(path);
     if (node.kind === 'symlink') throw new UnreadableError(path, 'symbolic link reached open unresolved');
-    return this.handles.add(await this.openFile(node));
+    const fh = this.handles.add(await this.openFile(node));
+    this.tree.opened(node);
+    return fh;
   }
 
   async read(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
@@ -217,11 +198,6 @@ export class FsCore {
   }
 
   async readlink(path: string): Promise<string> {
-    if (StatusTree.owns(path)) {
-      const e = this.statusEntry(path);
-      if (e.kind !== 'symlink') throw new NotASymlinkError(path);
-      return e.target;
-    }
     const node = await this.node(path);
     if (node.kind !== 'symlink') throw new NotASymlinkError(path);
     return node.target;
@@ -263,10 +239,6 @@ export class FsCore {
   }
 
   private async xattrs(path: string): Promise<Record<string, string>> {
-    if (StatusTree.owns(path)) {
-      this.statusEntry(path);
-      return {};
-    }
     return (await this.node(path)).xattrs;
   }
 
@@ -294,7 +266,7 @@ export class FsCore {
   }
 
   private async node(path: string): Promise<Node> {
-    const node = await this.o.meta.lookup(path);
+    const node = await this.tree.lookup(path);
     if (!node) throw new NoEntryError(path);
     return node;
   }
@@ -309,13 +281,8 @@ export class FsCore {
     return { names, stats };
   }
 
-  private statusEntry(path: string): StatusEntry {
-    const e = this.statusTree.entry(path);
-    if (!e) throw new NoEntryError(path);
-    return e;
-  }
-
-  private statusBytes(): Buffer {
+  /** The document behind /.wandbfs/status.json: this mount's counters at this moment. */
+  private statusDocument(): Buffer {
     return renderStatus({
       version: this.o.version,
       mountPoint: this.o.mountPoint ?? '',

@@ -1,13 +1,16 @@
 import { redact } from '../core/log.js';
 import type { BlobCacheCounters, FillProgress } from '../blobs/types.js';
-import type { MetaStatus, NodeKind } from '../meta/types.js';
+import type { MetaStatus } from '../meta/types.js';
 import type { OpStats } from './wrap.js';
 
-export const STATUS_DIR = '/.wandbfs';
-export const STATUS_LINK = '/.wandbfs/status.json';
-const SNAP_DIR = '/.wandbfs/snapshots';
 const MAX_LISTED_FILLS = 200;
 const KEPT_SNAPSHOTS = 32;
+/**
+ * How long a snapshot that was looked up but not yet opened stays the one status.json names. `cp`
+ * and `rsync` stat the file, then open it, and give up if the two resolve to different files; a
+ * bare stat long before an open must not make that open read old data either.
+ */
+export const UNOPENED_REUSE_MS = 2000;
 
 export interface StatusInput {
   version: string;
@@ -49,63 +52,61 @@ export function renderStatus(s: StatusInput): Buffer {
   return Buffer.from(redact(JSON.stringify(doc, null, 2)) + '\n');
 }
 
-export type StatusEntry =
-  | { kind: 'dir'; mtimeMs: number }
-  | { kind: 'symlink'; target: string; mtimeMs: number }
-  | { kind: 'file'; bytes: Buffer; mtimeMs: number };
+export interface Snapshot {
+  bytes: Buffer;
+  renderedAtMs: number;
+}
 
 /**
- * The virtual /.wandbfs tree. status.json is a symlink to a new snapshots/<n>.json at every
- * resolution: libfuse 2 caches attributes and page contents per path for attr_timeout, so a plain
- * file would show a stale (and size-trimmed) document. Each snapshot is rendered once, at its first
- * lookup, so its size and bytes agree; libfuse 2 never caches readlink, so every `cat` sees a new one.
+ * The numbered, immutable renderings behind /.wandbfs/status.json. libfuse 2 caches a path's
+ * attributes (size) and auto_cache keeps its pages for attr_timeout, so one path cannot show a
+ * document that changes: status.json is a symlink (libfuse 2 never caches readlink) to
+ * snapshots/<n>.json, and each snapshot is rendered once, at its first lookup, so its size and bytes
+ * always agree. The link moves to a new number only once the current snapshot has been opened (so
+ * every new `cat` sees fresh data), or when it was rendered more than UNOPENED_REUSE_MS ago without
+ * being opened; until then every resolution (`cp`'s stat, then its open) reaches the same file.
  */
-export class StatusTree {
-  private counter = 0;
-  private readonly snapshots = new Map<string, { bytes: Buffer; mtimeMs: number }>();
+export class StatusSnapshots {
+  /** the number status.json names now; 0 before the first resolution */
+  private current = 0;
+  private currentOpened = false;
+  private readonly kept = new Map<number, Snapshot>();
 
   constructor(
     private readonly render: () => Buffer,
     private readonly now: () => number,
-    private readonly startedAtMs: number,
   ) {}
 
-  static owns(path: string): boolean {
-    return path === STATUS_DIR || path.startsWith(STATUS_DIR + '/');
-  }
-
-  /** null when nothing is at `path`. */
-  entry(path: string): StatusEntry | null {
-    if (path === STATUS_DIR || path === SNAP_DIR) return { kind: 'dir', mtimeMs: this.startedAtMs };
-    if (path === STATUS_LINK) return { kind: 'symlink', target: this.nextTarget(), mtimeMs: this.now() };
-    const m = /^\/\.wandbfs\/snapshots\/(\d{12})\.json$/.exec(path);
-    if (!m?.[1] || Number(m[1]) > this.counter) return null;
-    let snap = this.snapshots.get(m[1]);
-    if (!snap) {
-      snap = { bytes: this.render(), mtimeMs: this.now() };
-      this.snapshots.set(m[1], snap);
-      for (const k of this.snapshots.keys()) {
-        if (this.snapshots.size <= KEPT_SNAPSHOTS) break;
-        this.snapshots.delete(k);
-      }
+  /** The number status.json resolves to at this moment. */
+  currentNumber(): number {
+    const snap = this.kept.get(this.current);
+    const stale = snap !== undefined && this.now() - snap.renderedAtMs > UNOPENED_REUSE_MS;
+    if (this.current === 0 || this.currentOpened || stale) {
+      this.current++;
+      this.currentOpened = false;
     }
-    return { kind: 'file', bytes: snap.bytes, mtimeMs: snap.mtimeMs };
+    return this.current;
   }
 
-  /** The symlink's size must not change between getattr and readlink: fixed-width names. */
-  private nextTarget(): string {
-    this.counter++;
-    return `snapshots/${String(this.counter).padStart(12, '0')}.json`;
-  }
-
-  children(path: string): { name: string; kind: NodeKind }[] | null {
-    if (path === STATUS_DIR) {
-      return [
-        { name: 'status.json', kind: 'symlink' },
-        { name: 'snapshots', kind: 'dir' },
-      ];
+  /**
+   * Snapshot `n`, rendered now if this is its first lookup. null for numbers never handed out and for
+   * evicted ones: re-rendering an old number would contradict the size the kernel cached for it.
+   */
+  get(n: number): Snapshot | null {
+    const found = this.kept.get(n);
+    if (found) return found;
+    if (n !== this.current || n === 0) return null;
+    const snap = { bytes: this.render(), renderedAtMs: this.now() };
+    this.kept.set(n, snap);
+    for (const k of this.kept.keys()) {
+      if (this.kept.size <= KEPT_SNAPSHOTS) break;
+      this.kept.delete(k);
     }
-    if (path === SNAP_DIR) return [];
-    return null;
+    return snap;
+  }
+
+  /** A reader opened snapshot `n`: the next resolution of status.json gets a new one. */
+  opened(n: number): void {
+    if (n === this.current) this.currentOpened = true;
   }
 }
