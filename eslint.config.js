@@ -72,9 +72,9 @@ export default tseslint.config(
     },
   },
   {
-    // Issue #11/#15: these four are being split by other branches; the override goes once they are
-    // under the limits. No other file in src/ may be added here.
-    files: ['src/meta/store.ts', 'src/meta/tree.ts', 'src/blobs/fill-job.ts', 'src/blobs/store.ts'],
+    // Issue #15 (cold-read performance) rewrites and splits the fill path; these two go from this list
+    // when it lands. No other file in src/ may be added here.
+    files: ['src/blobs/fill-job.ts', 'src/blobs/store.ts'],
     rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
   },
   {
