@@ -32,7 +32,9 @@ const VERSION_ALIAS = /^v\d+$/;
 
 /**
  * Artifact.aliases lists the aliases of every collection the artifact is in; keep the ones of `scope`
- * (like the SDK) and drop version-style aliases ('v3'), which are names, not aliases.
+ * (like the SDK) and drop version-style aliases ('v3'), which are names, not aliases. An alias whose
+ * collection or project comes back null cannot be placed, so it is dropped too (as the SDK's
+ * _assign_attrs does).
  */
 export function scopedAliases(node: Obj, scope: VersionScope, path: string): string[] {
   const out: string[] = [];
@@ -42,16 +44,15 @@ export function scopedAliases(node: Obj, scope: VersionScope, path: string): str
     const name = str(alias, 'alias', ap);
     if (VERSION_ALIAS.test(name)) continue;
     const coll = optObj(alias, 'artifactCollection', ap);
-    if (coll !== null) {
-      if (str(coll, 'name', `${ap}.artifactCollection`) !== scope.collectionName) continue;
-      const proj = optObj(coll, 'project', `${ap}.artifactCollection`);
-      if (
-        proj !== null &&
-        (str(proj, 'name', `${ap}.project`) !== scope.projectName ||
-          str(proj, 'entityName', `${ap}.project`) !== scope.entityName)
-      ) {
-        continue;
-      }
+    if (coll === null) continue;
+    if (str(coll, 'name', `${ap}.artifactCollection`) !== scope.collectionName) continue;
+    const proj = optObj(coll, 'project', `${ap}.artifactCollection`);
+    if (proj === null) continue;
+    if (
+      str(proj, 'name', `${ap}.project`) !== scope.projectName ||
+      str(proj, 'entityName', `${ap}.project`) !== scope.entityName
+    ) {
+      continue;
     }
     if (!out.includes(name)) out.push(name);
   }
@@ -148,6 +149,13 @@ export function versionIndexFromName(version: string | null): number | null {
   return m?.[1] === undefined ? null : Number(m[1]);
 }
 
+/**
+ * W&B lists PENDING (upload in progress) and DELETED versions too unless asked not to; the SDK asks
+ * for committed ones only (apis/public/artifacts.py). A version that commits later shows on the next
+ * refresh of the listing.
+ */
+export const COMMITTED_ONLY = JSON.stringify({ state: 'COMMITTED' });
+
 export function listVersions(
   ctx: FetchContext,
   entity: string,
@@ -160,7 +168,7 @@ export function listVersions(
   return paginate({
     ...ctx,
     op: COLLECTION_VERSIONS,
-    variables: { entity, project, type: typeName, collection },
+    variables: { entity, project, type: typeName, collection, filters: COMMITTED_ONLY },
     ...(signal ? { signal } : {}),
     parentLabel: `artifact collection ${entity}/${project}/${typeName}/${collection}`,
     connection: (data) => dig(data, 'project', 'artifactType', 'artifactCollection', 'artifacts'),

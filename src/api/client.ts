@@ -34,10 +34,13 @@ export interface WandbApiOptions {
   pageSize?: number;
   /**
    * runs per page of a runs listing, which also carries each run's first files and artifacts
-   * (default min(pageSize, 50), the SDK's choice with 100 files inline)
+   * (default min(pageSize, 100))
    */
   runsPageSize?: number;
-  /** files asked inline per run on a runs page (default min(pageSize, 100)) */
+  /**
+   * files asked inline per run on a runs page (default min(pageSize, 29)); shrunk if needed so a
+   * page never asks more than RESPONSE_NODE_BUDGET edges
+   */
   inlineRunFiles?: number;
   /** input and output artifacts asked inline per run on a runs page (default min(pageSize, 10)) */
   inlineRunArtifacts?: number;
@@ -72,9 +75,9 @@ export interface WandbApiOptions {
 
 export const API_DEFAULTS = {
   pageSize: 100,
-  runsPageSize: 50,
-  inlineRunFiles: 100,
-  inlineRunArtifacts: 10,
+  runsPageSize: runs.RUNS_LISTING_DEFAULTS.runs,
+  inlineRunFiles: runs.RUNS_LISTING_DEFAULTS.files,
+  inlineRunArtifacts: runs.RUNS_LISTING_DEFAULTS.artifacts,
   graphqlConcurrency: 8,
   downloadConcurrency: 16,
   requestTimeoutMs: 30_000,
@@ -126,11 +129,14 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   // explicit values win; defaults never exceed the general page size
   const upToPage = (k: 'runsPageSize' | 'inlineRunFiles' | 'inlineRunArtifacts'): number =>
     options[k] === undefined ? Math.min(ctx.pageSize, API_DEFAULTS[k]) : pick(k);
-  const runsSizes: runs.RunsListingSizes = {
-    runs: upToPage('runsPageSize'),
-    files: upToPage('inlineRunFiles'),
-    artifacts: upToPage('inlineRunArtifacts'),
-  };
+  const runsSizes = runs.fitRunsPage(
+    {
+      runs: upToPage('runsPageSize'),
+      files: upToPage('inlineRunFiles'),
+      artifacts: upToPage('inlineRunArtifacts'),
+    },
+    runs.RESPONSE_NODE_BUDGET,
+  );
   const storage = new StorageClient({
     userAgent: ua,
     headersTimeoutMs: pick('storageHeadersTimeoutMs'),

@@ -47,7 +47,7 @@ export async function fetchRun(
 
 /** Page sizes of the runs listing and of the listings asked inline for each run. */
 export interface RunsListingSizes {
-  /** runs per page (the SDK asks 50 when it also asks 100 files per run) */
+  /** runs per page */
   runs: number;
   /** files per run, inline */
   files: number;
@@ -55,7 +55,30 @@ export interface RunsListingSizes {
   artifacts: number;
 }
 
-export const RUNS_LISTING_DEFAULTS: RunsListingSizes = { runs: 50, files: 100, artifacts: 10 };
+/**
+ * Connection edges one response may carry before W&B refuses the query as too expensive. The real
+ * limit is not published; the fake server enforces this one (test/fake-wandb/page-weight.ts).
+ */
+export const RESPONSE_NODE_BUDGET = 5000;
+
+/** Most edges a runs page can hold: every run with full inline file and artifact pages. */
+export function runsPageNodes(s: RunsListingSizes): number {
+  return s.runs * (1 + s.files + 2 * s.artifacts);
+}
+
+/**
+ * Shrinks inline pages (artifacts to at most a quarter of a run's share, files to the rest) so that
+ * even a project whose every run has many files stays within `budget`; runs per page are kept.
+ */
+export function fitRunsPage(s: RunsListingSizes, budget: number): RunsListingSizes {
+  const runs = Math.max(1, Math.min(s.runs, budget));
+  const perRun = Math.floor(budget / runs) - 1;
+  const artifacts = Math.min(s.artifacts, Math.floor(perRun / 4));
+  return { runs, files: Math.min(s.files, perRun - 2 * artifacts), artifacts };
+}
+
+/** 100 runs a page (fewest round trips for `ls runs/`), each with 29 files and 10+10 artifacts inline. */
+export const RUNS_LISTING_DEFAULTS: RunsListingSizes = { runs: 100, files: 29, artifacts: 10 };
 
 /**
  * The first page of a connection nested in a run node. Malformed edges are skipped like paginate

@@ -47,10 +47,10 @@ export function listSweepRunNames(
   return paginate({
     ...ctx,
     op: SWEEP_RUNS,
-    variables: { entity, project, sweep: sweepName },
+    variables: { entity, project, filters: JSON.stringify({ $and: [{ sweep: sweepName }] }) },
     ...(signal ? { signal } : {}),
-    parentLabel: `sweep ${entity}/${project}/${sweepName}`,
-    connection: (data) => dig(data, 'project', 'sweep', 'runs'),
+    parentLabel: `project ${entity}/${project}`,
+    connection: (data) => dig(data, 'project', 'runs'),
     mapEdge: (edge, path) => {
       const node = optObj(edge, 'node', path);
       return node === null ? null : str(node, 'name', `${path}.node`);

@@ -2,10 +2,14 @@ import type { RunRecord, SweepRecord, VersionRecord } from '../api/types.js';
 
 /**
  * The bytes of generated metadata.json files: pretty JSON, a fixed key order at the top level and
- * sorted keys below it, so the same record always gives the same bytes (and size).
+ * sorted keys below it, so the same record always gives the same bytes (and size). The files must
+ * stay valid JSON for jq and json.load, so W&B's extended-JSON NaN / Infinity / -Infinity (which the
+ * API layer already turns into these strings) are written as the strings "NaN", "Infinity",
+ * "-Infinity" also when a record still holds the numbers; JSON.stringify would write null.
  */
 
 function sortKeys(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;

@@ -27,8 +27,9 @@ describe('pagination and concurrency (large fixture)', () => {
     const names = new Set(runs.map((r) => r.name));
     assert.equal(names.size, LARGE_RUNS);
     for (let i = 0; i < LARGE_RUNS; i += 997) assert.ok(names.has(largeRunName(i)), largeRunName(i));
-    // 50 runs a page (each carrying its first files and artifacts), as the SDK pages them
-    assert.equal(fake.counters.graphqlOps.ProjectRuns, LARGE_RUNS / 50);
+    // 100 runs a page, each carrying its first files and artifacts
+    assert.equal(fake.counters.graphqlOps.ProjectRuns, LARGE_RUNS / 100);
+    assert.equal(fake.pageWeightStats.capHits, 0);
     assert.equal(fake.counters.graphqlOps.RunFiles, undefined, 'no per-run file listing');
     for (const r of listed) {
       assert.equal(r.files?.complete, true, r.record.name);

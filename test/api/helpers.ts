@@ -53,3 +53,10 @@ export async function readRange(
   await source.fetchRange(start, end, async (c) => void parts.push(Buffer.from(c)), signal);
   return Buffer.concat(parts);
 }
+
+/** A fixture value as the API layer hands it on: W&B's NaN / ±Infinity as the strings 'NaN', ... */
+export function plainJson<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
+  ) as T;
+}

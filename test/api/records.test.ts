@@ -56,6 +56,18 @@ describe('run records', () => {
     assert.deepEqual(parseJsonObject('null', 'x'), {});
     assert.deepEqual(parseJsonObject(JSON.stringify('{"a":1}'), 'x'), { a: 1 });
     assert.throws(() => parseJsonObject('nope', 'x'), PermanentError);
+    // W&B's extended JSON: non-finite numbers become strings, no other key is lost
+    assert.deepEqual(
+      parseJsonObject(
+        '{"loss": NaN, "best": Infinity, "n": {"g": -Infinity}, "s": "NaN and Infinity", "ok": 1}',
+        'x',
+      ),
+      { loss: 'NaN', best: 'Infinity', n: { g: '-Infinity' }, s: 'NaN and Infinity', ok: 1 },
+    );
+    assert.deepEqual(parseJsonObject('[NaN]'.replace('[NaN]', '{"a": [NaN, -Infinity, 2]}'), 'x'), {
+      a: ['NaN', '-Infinity', 2],
+    });
+    assert.throws(() => parseJsonObject('{"a": NaNa}', 'x'), PermanentError);
     assert.deepEqual(unwrapRunConfig({ a: { value: null }, b: { other: 1 } }), { a: null, b: { other: 1 } });
   });
 });
@@ -72,17 +84,29 @@ describe('artifact records', () => {
   });
 
   it('keeps only aliases of the collection listed through, without vN aliases', () => {
+    const here = { name: 'p', entityName: 'e' };
     const node = {
       aliases: [
-        alias('latest', 'seq'),
-        alias('production', 'reg', { name: 'p', entityName: 'e' }),
+        alias('latest', 'seq', here),
+        alias('production', 'reg', here),
         alias('staging', 'reg', { name: 'other', entityName: 'e' }),
-        alias('v3', 'reg'),
-        alias('best', 'reg'),
-        alias('best', 'reg'),
+        alias('v3', 'reg', here),
+        alias('best', 'reg', here),
+        alias('best', 'reg', here),
       ],
     };
     assert.deepEqual(scopedAliases(node, scope, 'n'), ['production', 'best']);
+  });
+
+  it('drops aliases whose collection or project is null, as the SDK does', () => {
+    const node = {
+      aliases: [
+        alias('orphan', null),
+        alias('homeless', 'reg', null),
+        alias('kept', 'reg', { name: 'p', entityName: 'e' }),
+      ],
+    };
+    assert.deepEqual(scopedAliases(node, scope, 'n'), ['kept']);
   });
 
   it('version index comes from the edge version name when present', () => {

@@ -198,6 +198,33 @@ export class FixtureBase implements Fixture {
     run.updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
+  /**
+   * A run created now, while clients may be paging (ListingControls' insert hook): newer than every
+   * run of the project by one second, so every creation-time order puts it last (or first).
+   */
+  addLiveRun(project: ProjectFx): RunFx {
+    const n = (this.counters.get('LiveRun') ?? 0) + 1;
+    this.counters.set('LiveRun', n);
+    const last = project.runs.at(project.runs.length - 1);
+    const createdMs = last ? Date.parse(last.createdAt) + 1000 : EPOCH_MS;
+    const createdAt = new Date(createdMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.addRun(project, {
+      name: `live${String(n).padStart(4, '0')}`,
+      displayName: `live-run-${n}`,
+      state: 'running',
+      config: { live: n },
+      summary: { _step: 0 },
+      tags: [],
+      group: null,
+      jobType: 'train',
+      sweepName: null,
+      createdAt,
+      heartbeatAt: createdAt,
+      updatedAt: createdAt,
+      files: [{ name: 'output.log', source: { text: `live run ${n}\n` } }],
+    });
+  }
+
   private pinRun(entity: string, project: string, runName: string): RunFx {
     const p = this.project(entity, project);
     const list = p?.runs as FxList<RunFx> | undefined;
@@ -300,6 +327,12 @@ export class FixtureBase implements Fixture {
   addSweep(project: ProjectFx, s: Omit<SweepFx, 'id'>): SweepFx {
     const sweep: SweepFx = { ...s, id: this.nextId('Sweep') };
     project.sweeps.push(sweep);
+    // Run.sweepName is what Project.runs(filters: {"sweep": ...}) matches: keep both views equal.
+    for (const name of s.runNames) {
+      const run = project.runs.get(name);
+      if (run !== undefined && run.sweepName !== s.name)
+        this.pinRun(project.entityName, project.name, name).sweepName = s.name;
+    }
     return sweep;
   }
 

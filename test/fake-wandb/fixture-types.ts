@@ -121,7 +121,15 @@ export interface MembershipFx {
   versionIndex: number;
   /** aliases within this collection (no 'vN' aliases) */
   aliases: string[];
+  /** aliases Artifact.aliases returns with a null collection, or a collection whose project is null */
+  strayAliases?: StrayAliasFx[];
   createdAt: string;
+}
+
+/** The SDK drops such aliases (artifact.py _assign_attrs); a client must not show them. */
+export interface StrayAliasFx {
+  alias: string;
+  missing: 'collection' | 'project';
 }
 
 export interface CollectionFx {

@@ -68,7 +68,7 @@ test('hostile names survive the round trip through GraphQL unchanged', async () 
       };
     }>(
       s,
-      `{ project(name: "${HOSTILE_PROJECT}", entityName: "${HOSTILE_ENTITY}") { runs { edges { node { name } } }
+      `{ project(name: "${HOSTILE_PROJECT}", entityName: "${HOSTILE_ENTITY}") { runs(order: "+created_at") { edges { node { name } } }
         run(name: "normal01") { files(first: 100) { edges { node { name } } } } } }`,
     );
     assert.deepEqual(

@@ -1,10 +1,12 @@
 /** POST /graphql: W&B auth, graphql-js execution against the repo's SDL subset, per-operation counters. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { buildSchema, graphql, Kind, parse, type GraphQLSchema } from 'graphql';
 import { packageRoot } from '../../src/core/package-root.js';
 import { bump, type Counters } from './counters.js';
+import { weigh, type PageWeight, type PageWeightStats } from './page-weight.js';
 import { Resolvers, type ResolverContext } from './resolvers.js';
 
 let schemaMemo: GraphQLSchema | undefined;
@@ -81,6 +83,9 @@ export interface GraphqlDeps {
   apiKey: string;
   counters: Counters;
   context: () => ResolverContext;
+  /** page weight knobs (read per request) and what they did */
+  pageWeight: () => PageWeight;
+  pageWeightStats: PageWeightStats;
 }
 
 export async function handleGraphql(
@@ -116,5 +121,7 @@ export async function handleGraphql(
     operationName:
       typeof body.operationName === 'string' && body.operationName !== '' ? body.operationName : null,
   });
-  sendJson(res, 200, result);
+  const weighed = weigh(result, d.pageWeight(), d.pageWeightStats);
+  if (weighed.delayMs > 0) await sleep(weighed.delayMs);
+  sendJson(res, 200, weighed.result);
 }

@@ -173,7 +173,7 @@ test('run filters, order and sweep runs', async () => {
       runCount(filters: $f)
       finished: runs(filters: $f) { totalCount edges { node { state } } }
       newest: runs(first: 1, order: "-created_at") { edges { node { name } } }
-      swept: runs(filters: $sw) { edges { node { name } } }
+      swept: runs(filters: $sw, order: "+created_at") { edges { node { name } } }
       sweep(sweepName: "abc123xy") { state config runCount runs(first: 10) { edges { node { sweepName } } } } } }`,
     { f: JSON.stringify({ state: 'finished' }), sw: JSON.stringify({ $and: [{ sweep: 'abc123xy' }] }) },
   );
@@ -219,7 +219,7 @@ test('artifact versions: manifest JSON, digest algorithm, dedup, reference entry
   }>(
     s,
     `{ project(name: "${P}", entityName: "${E}") { artifactType(name: "model") { artifactCollection(name: "mnist-cnn") {
-      __typename artifacts(first: 10) { edges { version node { id digest aliases(artifactCollectionName: "mnist-cnn") { alias }
+      __typename artifacts(first: 10, filters: "{\\"state\\":\\"COMMITTED\\"}") { edges { version node { id digest aliases(artifactCollectionName: "mnist-cnn") { alias }
       currentManifest { file { directUrl md5 } } } } } } } } }`,
   );
   const coll = d.project.artifactType.artifactCollection;

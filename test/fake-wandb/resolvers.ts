@@ -14,10 +14,15 @@ import type {
   ProjectFx,
   RunFileFx,
   RunFx,
+  StrayAliasFx,
   SweepFx,
 } from './fixture-types.js';
 import { connection, type PageArgs } from './pagination.js';
-import { compareRuns, matchRun, parseFilters, parseOrder } from './run-query.js';
+import { matchArtifact, parseArtifactFilters } from './artifact-filters.js';
+import { stringifyExtended } from './extended-json.js';
+import type { ListingControls } from './listing-controls.js';
+import { matchRun, parseFilters } from './run-query.js';
+import { orderedRuns } from './run-order.js';
 import type { UrlSigner } from './signing.js';
 import { gid } from './fixture-base.js';
 
@@ -26,6 +31,7 @@ export interface ResolverContext {
   baseUrl: string;
   signer: UrlSigner;
   maxPageSize: number;
+  listing: ListingControls;
 }
 
 type Obj = Record<string, unknown>;
@@ -37,11 +43,12 @@ const EMPTY_PAGE = {
   totalCount: 0,
 };
 
+/** A JSONString field in W&B's extended JSON (bare NaN / Infinity / -Infinity, see extended-json.ts). */
 function pickKeys(json: Record<string, unknown>, keys: unknown): string {
-  if (!Array.isArray(keys)) return JSON.stringify(json);
+  if (!Array.isArray(keys)) return stringifyExtended(json);
   const out: Record<string, unknown> = {};
   for (const k of keys) if (typeof k === 'string' && k in json) out[k] = json[k];
-  return JSON.stringify(out);
+  return stringifyExtended(out);
 }
 
 /** SQL LIKE / glob style pattern, as used by Run.files(pattern:). */
@@ -226,7 +233,7 @@ export class Resolvers {
         return p ? this.project(p) : null;
       },
       projects: (a: Args) => this.projectConnection(e, a),
-      runCount: (a: Args) => e.projects.reduce((n, p) => n + this.filteredRuns(p, a.filters, null).length, 0),
+      runCount: (a: Args) => e.projects.reduce((n, p) => n + this.filteredRuns(p, a.filters).length, 0),
       artifactCollections: (a: Args) =>
         this.collectionConnection(
           e.projects.flatMap((p) => p.collections),
@@ -333,37 +340,26 @@ export class Resolvers {
     return r ? this.run(p, r) : null;
   }
 
-  /** Runs after filters/order; null when the natural (lazy) list can be used as is. */
-  private filteredRuns(p: ProjectFx, filters: unknown, order: unknown): RunFx[] {
+  private filteredRuns(p: ProjectFx, filters: unknown): RunFx[] {
     const f = parseFilters(typeof filters === 'string' ? filters : null);
-    const o = parseOrder(typeof order === 'string' ? order : null);
     const out: RunFx[] = [];
     for (const r of p.runs) if (f === null || matchRun(r, f)) out.push(r);
-    if (o !== null) out.sort(compareRuns(o));
     return out;
   }
 
   private runCount(p: ProjectFx, filters: unknown): number {
     return parseFilters(typeof filters === 'string' ? filters : null) === null
       ? p.runs.length
-      : this.filteredRuns(p, filters, null).length;
+      : this.filteredRuns(p, filters).length;
   }
 
+  /** Project.runs / Sweep.runs: offset cursors over run-order.ts's order; the insert hook runs after. */
   private runConnection(p: ProjectFx, a: Args, only: string[] | null): object {
-    const hasFilter = parseFilters(typeof a.filters === 'string' ? a.filters : null) !== null;
-    const hasOrder = parseOrder(typeof a.order === 'string' ? a.order : null) !== null;
     const edge = (e: { item: RunFx; cursor: string }) => ({ cursor: e.cursor, node: this.run(p, e.item) });
-    if (only !== null) {
-      const runs = only.map((n) => p.runs.get(n)).filter((r): r is RunFx => r !== undefined);
-      const list = hasOrder ? runs.sort(compareRuns(parseOrder(String(a.order))!)) : runs;
-      return connection(list.length, (i) => list[i], a, this.c.maxPageSize, edge);
-    }
-    if (!hasFilter && !hasOrder) {
-      // The lazy path: a 10,000-run project is never materialized for a plain listing.
-      return connection(p.runs.length, (i) => p.runs.at(i), a, this.c.maxPageSize, edge);
-    }
-    const list = this.filteredRuns(p, a.filters, a.order);
-    return connection(list.length, (i) => list[i], a, this.c.maxPageSize, edge);
+    const runs = orderedRuns(p.runs, a.filters, a.order, only);
+    const conn = connection(runs.length, (i) => runs.at(i), a, this.c.maxPageSize, edge);
+    this.c.listing.runsPageServed(this.fx, p);
+    return conn;
   }
 
   run(p: ProjectFx, r: RunFx): Obj {
@@ -482,7 +478,10 @@ export class Resolvers {
       runTime: 0,
       project: () => this.project(p),
       user: () => this.viewer(),
-      runs: (a: Args) => this.runConnection(p, a, s.runNames),
+      runs: (a: Args) => {
+        this.c.listing.checkSweepRuns(s.name, s.runNames.length);
+        return this.runConnection(p, a, s.runNames);
+      },
     };
   }
 
@@ -557,8 +556,8 @@ export class Resolvers {
         return this.page(list, a, (x, cursor) => ({ cursor, node: this.alias(coll, x.m, x.alias) }));
       },
       artifacts: (a: Args) => {
-        // W&B lists versions newest first.
-        const list = [...members].reverse();
+        // W&B lists versions newest first, in every state unless filtered.
+        const list = this.membersInState(members, a.filters).reverse();
         return this.page(list, a, (m, cursor) => {
           const art = this.fx.artifact(m.artifactId);
           return { cursor, version: `v${m.versionIndex}`, node: art ? this.artifact(art) : null };
@@ -574,6 +573,23 @@ export class Resolvers {
     };
     if (coll.kind === 'sequence') obj.latestArtifact = latest;
     return obj;
+  }
+
+  /** Memberships whose artifact matches a {"state": ...} filter (see artifact-filters.ts). */
+  private membersInState(members: readonly MembershipFx[], filters: unknown): MembershipFx[] {
+    const f = parseArtifactFilters(filters);
+    if (f === null) return [...members];
+    return members.filter((m) => {
+      const art = this.fx.artifact(m.artifactId);
+      return art !== undefined && matchArtifact(art, f);
+    });
+  }
+
+  /** An alias the server returns without its collection, or with a collection without project. */
+  private strayAlias(coll: CollectionFx, m: MembershipFx, stray: StrayAliasFx): Obj {
+    const full = this.alias(coll, m, stray.alias);
+    if (stray.missing === 'collection') return { ...full, artifactCollection: null };
+    return { ...full, artifactCollection: () => ({ ...this.collection(coll), project: null }) };
   }
 
   private alias(coll: CollectionFx, m: MembershipFx, alias: string): Obj {
@@ -640,7 +656,10 @@ export class Resolvers {
           .filter(
             (x) => typeof a.artifactCollectionName !== 'string' || x.coll.name === a.artifactCollectionName,
           )
-          .flatMap((x) => x.m.aliases.map((alias) => this.alias(x.coll, x.m, alias))),
+          .flatMap((x) => [
+            ...x.m.aliases.map((alias) => this.alias(x.coll, x.m, alias)),
+            ...(x.m.strayAliases ?? []).map((stray) => this.strayAlias(x.coll, x.m, stray)),
+          ]),
       artifactType: () => this.artifactType(p, art.typeName),
       artifactSequence: () => (seq ? this.collection(seq) : null),
       artifactCollections: (a: Args) =>

@@ -102,13 +102,11 @@ export interface RunOrder {
   desc: boolean;
 }
 
-/** null = the natural order (creation time ascending) */
+/** null = no order given (the server then lists newest first, see run-order.ts) */
 export function parseOrder(order: string | null | undefined): RunOrder | null {
   if (order === null || order === undefined || order === '') return null;
   const desc = order.startsWith('-');
-  const key = order.replace(/^[+-]/, '');
-  if (key === 'created_at' || key === 'createdAt') return desc ? { key, desc } : null;
-  return { key, desc };
+  return { key: order.replace(/^[+-]/, ''), desc };
 }
 
 function compareValues(a: unknown, b: unknown): number {

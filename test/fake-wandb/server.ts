@@ -13,6 +13,13 @@ import type { Fixture, FixtureName } from './fixture-types.js';
 import { loadFixture } from './fixtures/index.js';
 import { handleGraphql, isAuthorized, sendJson, sendUnauthorized } from './graphql-route.js';
 import { Prng } from './prng.js';
+import { ListingControls } from './listing-controls.js';
+import {
+  defaultPageWeight,
+  emptyPageWeightStats,
+  type PageWeight,
+  type PageWeightStats,
+} from './page-weight.js';
 import type { ResolverContext } from './resolvers.js';
 import { UrlSigner } from './signing.js';
 import { handleStorage } from './storage-route.js';
@@ -20,6 +27,8 @@ import { handleStorage } from './storage-route.js';
 export type { Counters } from './counters.js';
 export type { Faults, RouteFaults, StorageFaults } from './faults.js';
 export type { Fixture, FixtureName } from './fixture-types.js';
+export type { PageWeight, PageWeightStats } from './page-weight.js';
+export type { ListingControls } from './listing-controls.js';
 
 /** Fixed default key in W&B's on-prem format: 'local-' + 40 [a-z0-9]. */
 export const DEFAULT_API_KEY = 'local-' + 'fakewandb0123456789abcdefghijklmnopqrstuv'.slice(0, 40);
@@ -32,6 +41,8 @@ export interface FakeWandbOptions {
   maxPageSize?: number;
   /** lifetime of signed storage URLs; default one hour */
   signedUrlTtlMs?: number;
+  /** initial page weight knobs (see page-weight.ts); later changes go through `pageWeight` */
+  pageWeight?: Partial<PageWeight>;
 }
 
 export interface FakeWandb {
@@ -41,8 +52,15 @@ export interface FakeWandb {
   readonly fixture: Fixture;
   faults: Faults;
   counters: Counters;
+  /** per-node response time and the nodes-per-response cap; change at any time */
+  pageWeight: PageWeight;
+  /** responses weighed, refused by the cap, and the largest one */
+  readonly pageWeightStats: PageWeightStats;
+  /** runs created mid-listing, Sweep.runs timeouts */
+  readonly listing: ListingControls;
+  /** zeroes counters and pageWeightStats */
   resetCounters(): void;
-  /** restores every fault knob to its default and re-seeds the fault PRNG (added to the contract) */
+  /** restores every fault, page weight and listing knob to its default and re-seeds the fault PRNG */
   resetFaults(): void;
   /** stop listening and destroy open sockets (an outage); state and port are kept */
   stop(): Promise<void>;
@@ -54,7 +72,11 @@ export interface FakeWandb {
 class FakeWandbServer implements FakeWandb {
   faults: Faults = defaultFaults();
   counters: Counters = emptyCounters();
+  pageWeight: PageWeight;
+  readonly pageWeightStats: PageWeightStats = emptyPageWeightStats();
+  readonly listing = new ListingControls();
   readonly apiKey: string;
+  private readonly initialPageWeight: PageWeight;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly signer: UrlSigner;
@@ -70,6 +92,8 @@ class FakeWandbServer implements FakeWandb {
   ) {
     this.apiKey = opts.apiKey ?? DEFAULT_API_KEY;
     this.maxPageSize = opts.maxPageSize ?? 100;
+    this.initialPageWeight = { ...defaultPageWeight(), ...opts.pageWeight };
+    this.pageWeight = { ...this.initialPageWeight };
     this.signer = new UrlSigner(opts.signedUrlTtlMs ?? 3_600_000);
     this.port = opts.port ?? 0;
     // 1 MiB buffers: with the 64 KiB default a Node server caps well below what clients can take.
@@ -92,10 +116,13 @@ class FakeWandbServer implements FakeWandb {
 
   resetCounters(): void {
     resetCounters(this.counters);
+    Object.assign(this.pageWeightStats, emptyPageWeightStats());
   }
 
   resetFaults(): void {
     this.faults = defaultFaults();
+    this.pageWeight = { ...this.initialPageWeight };
+    this.listing.reset();
     this.prng = new Prng(FAULT_SEED);
   }
 
@@ -130,7 +157,13 @@ class FakeWandbServer implements FakeWandb {
   }
 
   private context(): ResolverContext {
-    return { fixture: this.fixture, baseUrl: this.url, signer: this.signer, maxPageSize: this.maxPageSize };
+    return {
+      fixture: this.fixture,
+      baseUrl: this.url,
+      signer: this.signer,
+      maxPageSize: this.maxPageSize,
+      listing: this.listing,
+    };
   }
 
   private routeOf(pathname: string): Route {
@@ -184,6 +217,8 @@ class FakeWandbServer implements FakeWandb {
           apiKey: this.apiKey,
           counters: this.counters,
           context: () => this.context(),
+          pageWeight: () => this.pageWeight,
+          pageWeightStats: this.pageWeightStats,
         });
       case 'storage':
         return handleStorage(req, res, url, {

@@ -52,13 +52,14 @@ export const COLLECTION_VERSIONS = operation(
   $project: String!
   $type: String!
   $collection: String!
+  $filters: JSONString!
   $first: Int!
   $after: String
 ) {
   project(name: $project, entityName: $entity) {
     artifactType(name: $type) {
       artifactCollection(name: $collection) {
-        artifacts(first: $first, after: $after) {
+        artifacts(first: $first, after: $after, filters: $filters) {
           ${PAGE_INFO}
           edges { version node { ...VersionFields } }
         }

@@ -30,9 +30,12 @@ ${RUN_FIELDS}`,
 );
 
 /**
- * A page of runs, each with the first page of its files and of its input/output artifacts (the
- * fields RUN_FILES / RUN_*_ARTIFACTS ask for). The W&B SDK asks `files(first: 100)` inside a runs
- * page of 50 the same way; a run whose inline page is complete needs no request of its own.
+ * A page of runs, oldest first, each with the first page of its files and of its input/output
+ * artifacts (the fields RUN_FILES / RUN_*_ARTIFACTS ask for); a run whose inline page is complete
+ * needs no request of its own. The order matters: W&B's cursors are offsets, and in its default
+ * order (newest first) a run created while we page shifts every later page, so the new run is never
+ * seen (SDK issues #6614, #7666). Oldest first, new runs land on the last page. Page sizes keep the
+ * worst case under the server's node cap (api/runs.ts fitRunsPage).
  */
 export const PROJECT_RUNS = operation(
   'ProjectRuns',
@@ -45,7 +48,7 @@ export const PROJECT_RUNS = operation(
   $artifacts: Int!
 ) {
   project(name: $project, entityName: $entity) {
-    runs(first: $first, after: $after) {
+    runs(first: $first, after: $after, order: "+created_at") {
       ${PAGE_INFO}
       edges {
         node {

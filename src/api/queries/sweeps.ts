@@ -12,15 +12,17 @@ export const PROJECT_SWEEPS = operation(
 }`,
 );
 
+/**
+ * Runs of a sweep the way the SDK reads them: the project's runs filtered by sweep, oldest first.
+ * Sweep.runs timed out on large sweeps and the SDK stopped using it (wandb/wandb#1894).
+ */
 export const SWEEP_RUNS = operation(
   'SweepRuns',
-  `query SweepRuns($entity: String!, $project: String!, $sweep: String!, $first: Int!, $after: String) {
+  `query SweepRuns($entity: String!, $project: String!, $filters: JSONString!, $first: Int!, $after: String) {
   project(name: $project, entityName: $entity) {
-    sweep(sweepName: $sweep) {
-      runs(first: $first, after: $after) {
-        ${PAGE_INFO}
-        edges { node { name } }
-      }
+    runs(first: $first, after: $after, filters: $filters, order: "+created_at") {
+      ${PAGE_INFO}
+      edges { node { name } }
     }
   }
 }`,
