@@ -7,7 +7,9 @@ import { openDb } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
-import { FsCore } from './fs/core.js';
+import { FsCore, type BlobContent } from './fs/core.js';
+import { warmHandlers } from './fs/warm.js';
+import { cacheLimits } from './fs/warm-plan.js';
 import type { MountOptions } from './fs/fuse.js';
 import { runMounted } from './fs/lifecycle.js';
 import { wandbfsVersion } from './core/version.js';
@@ -99,10 +101,12 @@ export async function startApp(
     ...(stall === undefined ? {} : { stallTimeoutMs: stall }),
     ...c.tuning?.blobs,
   });
+  const sourceFor = (content: BlobContent, path: string) =>
+    api.rangeSource(content.locator, path.replace(/^\//, ''));
   const core = new FsCore({
     meta,
     blobs,
-    sourceFor: (content, path) => api.rangeSource(content.locator, path.replace(/^\//, '')),
+    sourceFor,
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
     version,
@@ -147,7 +151,10 @@ export async function startApp(
   const files = mountFiles(c.cacheDir, mountPoint);
   const control = await startControlServer(
     files.socket,
-    { refresh: (p) => meta.refresh(p) },
+    {
+      refresh: (p) => meta.refresh(p),
+      ...warmHandlers({ meta, blobs, db, cacheDir: c.cacheDir, sourceFor, limits: cacheLimits(c), log }),
+    },
     log.child('control'),
   ).catch((err: unknown) => {
     log.warn('control socket unavailable; `wandbfs refresh` will not reach this mount', {
