@@ -83,28 +83,15 @@ export async function runWarm(
     const rows = files.blobs.map((b) => ({ key: b.key, sizeBytes: b.sizeBytes, label: b.path }));
     result.pinned = new BlobKeep(d.db).pin(rows, clock.nowMs());
   }
-  const current = new Set<string>();
-  const progress = { filesDone: 0, bytesDone: 0 };
-  const total = { files: plan.toFetch.length, bytes: plan.toFetch.reduce((s, b) => s + b.sizeBytes, 0) };
-  const send = (): void =>
-    emit({
-      filesDone: progress.filesDone,
-      filesTotal: total.files,
-      bytesDone: progress.bytesDone,
-      bytesTotal: total.bytes,
-      current: [...current],
-    });
-  d.log.info('warming', { paths: req.paths, files: total.files, bytes: total.bytes, jobs: req.jobs });
+  const meter = new WarmMeter(d.blobs, plan.toFetch);
+  const send = (): void => emit(meter.snapshot());
+  d.log.info('warming', { paths: req.paths, files: plan.toFetch.length, jobs: req.jobs });
   const timer = setInterval(send, d.progressEveryMs ?? 250);
   try {
     await eachLimited(plan.toFetch, req.jobs, signal, async (b) => {
-      current.add(b.path);
-      let got = 0;
+      meter.start(b);
       try {
-        await fetchOne(d, b, signal, (n) => {
-          got += n;
-          progress.bytesDone += n;
-        });
+        await fetchOne(d, b, signal, (n) => meter.read(b, n));
         result.fetchedFiles++;
         result.fetchedBytes += b.sizeBytes;
       } catch (err) {
@@ -112,10 +99,7 @@ export async function runWarm(
         result.failures.push(failureOf(b, err));
         d.log.warn('warm: could not fetch a file', { path: b.path, error: errorMessage(err) });
       } finally {
-        // a failed file's bytes stop counting, so the total stays reachable
-        progress.bytesDone += b.sizeBytes - got;
-        progress.filesDone++;
-        current.delete(b.path);
+        meter.finish(b);
       }
     });
   } finally {
@@ -123,6 +107,54 @@ export async function runWarm(
   }
   send();
   return { ...result, elapsedMs: clock.nowMs() - t0 };
+}
+
+/**
+ * Bytes done of a warm-up. A file's bytes count as they reach the cache (the fill's progress), not
+ * only as the warm reader gets them: a small blob is handed out only once verified, all at once.
+ */
+class WarmMeter {
+  private readonly inProgress = new Map<string, { b: TreeBlob; read: number }>();
+  private filesDone = 0;
+  private bytesFinished = 0;
+  private readonly total: { files: number; bytes: number };
+
+  constructor(
+    private readonly blobs: BlobCache,
+    toFetch: readonly TreeBlob[],
+  ) {
+    this.total = { files: toFetch.length, bytes: toFetch.reduce((s, b) => s + b.sizeBytes, 0) };
+  }
+
+  start(b: TreeBlob): void {
+    this.inProgress.set(b.key, { b, read: 0 });
+  }
+
+  read(b: TreeBlob, n: number): void {
+    const p = this.inProgress.get(b.key);
+    if (p) p.read += n;
+  }
+
+  /** Done or failed: a failed file's bytes count too, so the total stays reachable. */
+  finish(b: TreeBlob): void {
+    this.inProgress.delete(b.key);
+    this.filesDone++;
+    this.bytesFinished += b.sizeBytes;
+  }
+
+  snapshot(): WarmProgress {
+    const filled = new Map(this.blobs.inFlight().map((f) => [f.digest, f.bytesDone]));
+    let partial = 0;
+    for (const [key, p] of this.inProgress)
+      partial += Math.min(p.b.sizeBytes, Math.max(p.read, filled.get(key) ?? 0));
+    return {
+      filesDone: this.filesDone,
+      filesTotal: this.total.files,
+      bytesDone: this.bytesFinished + partial,
+      bytesTotal: this.total.bytes,
+      current: [...this.inProgress.values()].map((p) => p.b.path),
+    };
+  }
 }
 
 function failureOf(b: TreeBlob, err: unknown): WarmFailure {

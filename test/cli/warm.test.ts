@@ -109,8 +109,13 @@ describe('wandbfs warm and cache pin', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      /^warm: \d+\/2 files, .* of 2\.\d\d MiB, .*\/s, ETA \d+:\d\d$/m,
+      /^warm: \d+\/2 files, .* of 2\.\d\d MiB, [\d.]+ (B|KiB|MiB)\/s, ETA (\d+:)?\d+:\d\d$/m,
       'one plain line per second',
+    );
+    assert.match(
+      r.stderr,
+      /^warm: 1\/2 files, [\d.]+ (KiB|MiB) of .*KiB\/s/m,
+      'bytes count while the weights download, not only once they are verified',
     );
     assert.match(r.stdout, /fetched 2 file\(s\), 2\.0\d MiB/);
     assert.equal(server.counters.storageBytes, total, 'every byte of the version, once');
