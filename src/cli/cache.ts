@@ -48,7 +48,9 @@ function printPrune(r: PruneReport, verb: string): void {
   out(
     `${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.freedBytes)} in ${r.removed.length} blob(s); ` +
       `${formatBytes(r.remainingBytes)} remain` +
-      (r.skippedPinned.length > 0 ? `; ${r.skippedPinned.length} open blob(s) kept` : '') +
+      (r.skippedPinned.length > 0
+        ? `; ${r.skippedPinned.length} pinned blob(s) kept (open in a running mount)`
+        : '') +
       (r.keptPinned.length > 0
         ? `; ${r.keptPinned.length} pinned blob(s) kept (${formatBytes(r.keptPinned.reduce((n, c) => n + c.sizeBytes, 0))}, see \`wandbfs cache unpin\`)`
         : ''),
