@@ -4,13 +4,17 @@ import type { WandbApi } from './api/client-interface.js';
 import { AuthError } from './api/errors.js';
 import { pruneCache, type PruneOptions, type PruneReport } from './blobs/prune.js';
 import { cacheStats, type CacheStats } from './blobs/stats.js';
+import { BlobKeep } from './blobs/blob-keep.js';
 import { createBlobCache, type BlobCacheOptions } from './blobs/store.js';
+import type { RangeSource } from './blobs/types.js';
 import { verifyCache, type VerifyProgress, type VerifyReport } from './blobs/verify.js';
 import { openDb, type Db } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
-import { FsCore } from './fs/core.js';
+import { FsCore, type BlobContent } from './fs/core.js';
+import { warmHandlers } from './fs/warm.js';
+import { cacheLimits } from './fs/warm-plan.js';
 import type { MountOptions } from './fs/fuse.js';
 import { runMounted } from './fs/lifecycle.js';
 import { wandbfsVersion } from './core/version.js';
@@ -70,6 +74,8 @@ interface Layers {
   meta: ReturnType<typeof createMetaTree>;
   blobs: ReturnType<typeof createBlobCache>;
   core: FsCore;
+  /** the byte source of a blob, as FsCore and `wandbfs warm` use it */
+  sourceFor: (content: BlobContent, path: string) => RangeSource;
 }
 
 /**
@@ -102,7 +108,7 @@ export async function startApp(
     throw err;
   }
 
-  const unpublish = await publishMount(c, mountPoint, version, layers.meta, log);
+  const unpublish = await publishMount(c, mountPoint, version, layers, log);
   const afterUnmount = async (): Promise<void> => {
     await unpublish();
     await closeLayers();
@@ -149,18 +155,20 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     ...(stall === undefined ? {} : { stallTimeoutMs: stall }),
     ...c.tuning?.blobs,
   });
+  const sourceFor = (content: BlobContent, path: string) =>
+    api.rangeSource(content.locator, path.replace(/^\//, ''));
   const core = new FsCore({
     meta,
     blobs,
     // The API's RangeSource and the blob cache's are separate, structurally identical types.
-    sourceFor: (content, path) => api.rangeSource(content.locator, path.replace(/^\//, '')),
+    sourceFor,
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
     version,
     mountPoint,
     statusExtra: () => ({ api: api.stats() }),
   });
-  return { db, api, meta, blobs, core };
+  return { db, api, meta, blobs, core, sourceFor };
 }
 
 /** Closes every layer once, top down; a failing close is logged and does not stop the others. */
@@ -193,13 +201,16 @@ async function publishMount(
   c: AppConfig,
   mountPoint: string,
   version: string,
-  meta: Layers['meta'],
+  { meta, blobs, db, sourceFor }: Layers,
   log: Logger,
 ): Promise<() => Promise<void>> {
   const files = mountFiles(c.cacheDir, mountPoint);
   const control = await startControlServer(
     files.socket,
-    { refresh: (p) => meta.refresh(p) },
+    {
+      refresh: (p) => meta.refresh(p),
+      ...warmHandlers({ meta, blobs, db, cacheDir: c.cacheDir, sourceFor, limits: cacheLimits(c), log }),
+    },
     log.child('control'),
   ).catch((err: unknown) => {
     log.warn('control socket unavailable; `wandbfs refresh` will not reach this mount', {
@@ -284,4 +295,9 @@ export function verifyCacheDir(
   o: { repair: boolean; onProgress?: (p: VerifyProgress) => void },
 ): Promise<VerifyReport> {
   return withCacheDb(dir, (db) => verifyCache({ ...o, dir, db }));
+}
+
+/** `wandbfs cache unpin --all`: drops every user pin of the cache dir; returns how many. */
+export function unpinAllInCacheDir(dir: string): Promise<number> {
+  return withCacheDb(dir, async (db) => new BlobKeep(db).unpinAll());
 }

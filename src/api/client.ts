@@ -126,17 +126,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const ctx: FetchContext = { transport, pageSize: pick('pageSize'), logger };
-  // explicit values win; defaults never exceed the general page size
-  const upToPage = (k: 'runsPageSize' | 'inlineRunFiles' | 'inlineRunArtifacts'): number =>
-    options[k] === undefined ? Math.min(ctx.pageSize, API_DEFAULTS[k]) : pick(k);
-  const runsSizes = runs.fitRunsPage(
-    {
-      runs: upToPage('runsPageSize'),
-      files: upToPage('inlineRunFiles'),
-      artifacts: upToPage('inlineRunArtifacts'),
-    },
-    runs.RESPONSE_NODE_BUDGET,
-  );
+  const runsSizes = runsPageSizes(options, ctx.pageSize, pick);
   const storage = new StorageClient({
     userAgent: ua,
     headersTimeoutMs: pick('storageHeadersTimeoutMs'),
@@ -176,6 +166,24 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     stats: (): ApiStats => stats.snapshot(),
     close: () => storage.close(),
   };
+}
+
+/** Runs page and inline sizes: explicit values win; defaults never exceed the general page size. */
+function runsPageSizes(
+  options: WandbApiOptions,
+  pageSize: number,
+  pick: (k: 'runsPageSize' | 'inlineRunFiles' | 'inlineRunArtifacts') => number,
+): runs.RunsListingSizes {
+  const upToPage = (k: 'runsPageSize' | 'inlineRunFiles' | 'inlineRunArtifacts'): number =>
+    options[k] === undefined ? Math.min(pageSize, API_DEFAULTS[k]) : pick(k);
+  return runs.fitRunsPage(
+    {
+      runs: upToPage('runsPageSize'),
+      files: upToPage('inlineRunFiles'),
+      artifacts: upToPage('inlineRunArtifacts'),
+    },
+    runs.RESPONSE_NODE_BUDGET,
+  );
 }
 
 /** The GraphQL listings and lookups of WandbApi: each is one call into its module with `ctx`. */

@@ -315,6 +315,31 @@ export class BlobIndex {
     return rows.some((r) => this.alive(r.pid));
   }
 
+  // --- user pins (blob_keep; written by blob-keep.ts) ---------------------------------------
+
+  keptKeys(): Set<string> {
+    const rows = this.db.prepare('SELECT key FROM blob_keep').all() as { key: string }[];
+    return new Set(rows.map((r) => r.key));
+  }
+
+  /** Everything eviction must leave alone: blobs open in a live process and blobs a user pinned. */
+  protectedKeys(): Set<string> {
+    const keys = this.pinnedKeys();
+    for (const k of this.keptKeys()) keys.add(k);
+    return keys;
+  }
+
+  /** deleteIfUnpinned that also honours user pins (prune, clear); one transaction with the checks. */
+  deleteIfEvictable(key: string): boolean {
+    return this.db
+      .transaction(() => {
+        if (this.db.prepare('SELECT 1 FROM blob_keep WHERE key = ?').get(key)) return false;
+        if (this.pinnedByLiveProcess(key)) return false;
+        return this.db.prepare('DELETE FROM blob WHERE key = ?').run(key).changes > 0;
+      })
+      .immediate();
+  }
+
   // --- counters -------------------------------------------------------------------------------
 
   addCounters(deltas: Readonly<Record<string, number>>): void {

@@ -27,6 +27,8 @@ export interface PruneReport {
   removed: EvictCandidate[];
   /** Blobs that would have gone but are open in a running mount. */
   skippedPinned: EvictCandidate[];
+  /** Blobs that would have gone but a user pinned (`wandbfs cache pin`, `warm --pin`). */
+  keptPinned: EvictCandidate[];
   freedBytes: number;
   remainingBytes: number;
   /** Interrupted downloads nobody is resuming right now (removed by clear, and by prune when old). */
@@ -36,13 +38,15 @@ export interface PruneReport {
 
 /**
  * `cache prune` and `cache clear`: LRU by our recorded access time. Safe next to a running mount:
- * a pinned blob is kept and reported, and the pin check and row delete are one transaction.
+ * a blob open in a mount or pinned by the user is kept and reported, and the pin checks and the row
+ * delete are one transaction.
  */
 export async function pruneCache(o: PruneOptions): Promise<PruneReport> {
   const index = new BlobIndex(o.db);
   const now = (o.clock ?? systemClock).nowMs();
   await reconcileBlobs(o.dir, index);
-  const pinned = index.pinnedKeys();
+  const kept = index.keptKeys();
+  const pinned = index.protectedKeys();
   const candidates = index.listBlobs().map((b) => ({ ...b, pinned: pinned.has(b.key) }));
   const plan = planEviction(candidates, {
     ...(o.maxSizeBytes !== undefined ? { maxTotalBytes: o.maxSizeBytes } : {}),
@@ -50,7 +54,8 @@ export async function pruneCache(o: PruneOptions): Promise<PruneReport> {
     ...(o.olderThanMs !== undefined ? { accessedBeforeMs: now - o.olderThanMs } : {}),
   });
   const removed: EvictCandidate[] = [];
-  const skippedPinned = [...plan.skippedPinned];
+  const skippedPinned = plan.skippedPinned.filter((c) => !kept.has(c.key));
+  const keptPinned = plan.skippedPinned.filter((c) => kept.has(c.key));
   let freed = 0;
   for (const c of plan.evict) {
     if (o.dryRun) {
@@ -58,8 +63,9 @@ export async function pruneCache(o: PruneOptions): Promise<PruneReport> {
       freed += c.sizeBytes;
       continue;
     }
-    if (!index.deleteIfUnpinned(c.key)) {
-      skippedPinned.push({ ...c, pinned: true });
+    if (!index.deleteIfEvictable(c.key)) {
+      // pinned since the plan was made: report it the way the plan would have
+      (index.keptKeys().has(c.key) ? keptPinned : skippedPinned).push({ ...c, pinned: true });
       continue;
     }
     const d = parseDigestKey(c.key);
@@ -83,6 +89,7 @@ export async function pruneCache(o: PruneOptions): Promise<PruneReport> {
   return {
     removed,
     skippedPinned,
+    keptPinned,
     freedBytes: freed,
     remainingBytes: total - freed,
     removedPartials,

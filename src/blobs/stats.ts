@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import type { Db } from '../core/db.js';
+import { BlobKeep, type KeepSummary } from './blob-keep.js';
 import { BlobIndex, type BlobRow, type PartialRow } from './blob-index.js';
 import { reconcileBlobs } from './leftovers.js';
 import { partialRoot } from './path.js';
@@ -10,7 +11,10 @@ export interface CacheStats {
   blobBytes: number;
   partials: (PartialRow & { doneChunks: number; active: boolean })[];
   partialFiles: number;
+  /** blobs open in running mounts */
   pinnedCount: number;
+  /** user pins (`wandbfs cache pin`): how many, and what of them is cached */
+  kept: KeepSummary;
   counters: Record<string, number>;
   top: BlobRow[];
 }
@@ -32,6 +36,7 @@ export async function cacheStats(o: { dir: string; db: Db; top?: number }): Prom
     partials,
     partialFiles: (await readdir(partialRoot(o.dir)).catch(() => [])).length,
     pinnedCount: index.pinnedKeys().size,
+    kept: new BlobKeep(o.db).summary(),
     counters: index.readCounters(),
     top: [...blobs].sort((a, b) => b.sizeBytes - a.sizeBytes).slice(0, o.top ?? 10),
   };

@@ -394,8 +394,9 @@ class Store implements BlobStore {
   }
 
   /**
-   * Makes room for `sizeBytes` before a fill starts: least recently used unpinned blobs go until
-   * both maxCacheBytes and minFreeBytes hold. False when pins or a small disk make that impossible.
+   * Makes room for `sizeBytes` before a fill starts: least recently used blobs that are neither open
+   * nor pinned by the user (`wandbfs cache pin`) go until both maxCacheBytes and minFreeBytes hold.
+   * False when pins or a small disk make that impossible.
    */
   private async reserveSpace(key: string, sizeBytes: number): Promise<boolean> {
     const resumed = this.index.getPartial(key)?.sizeBytes ?? 0;
@@ -407,14 +408,14 @@ class Store implements BlobStore {
       this.o.minFreeBytes - (free - sizeBytes),
     );
     if (need === 0) return true;
-    const pinned = this.index.pinnedKeys();
+    const pinned = this.index.protectedKeys();
     const plan = planEviction(
       this.index.listBlobs().map((b) => ({ ...b, pinned: pinned.has(b.key) || this.pins.has(b.key) })),
       { needBytes: need },
     );
     let freed = 0;
     for (const c of plan.evict) {
-      if (!this.index.deleteIfUnpinned(c.key)) continue;
+      if (!this.index.deleteIfEvictable(c.key)) continue;
       const d = parseDigestKey(c.key);
       if (d) await unlink(blobPath(this.o.dir, d)).catch(() => undefined);
       freed += c.sizeBytes;

@@ -10,6 +10,7 @@ import {
 import { defaultCacheDir } from '../core/cache-dir.js';
 import { ConfigError } from '../core/errors.js';
 import { formatBytes, parseDuration, parseSize } from '../core/units.js';
+import { pinCommand, unpinCommand } from './cache-pin.js';
 import { out, runCommand } from './print.js';
 
 interface CacheArgs {
@@ -39,11 +40,17 @@ function printPrune(r: PruneReport, verb: string): void {
     out(`${did} ${c.key}  ${formatBytes(c.sizeBytes)}  last used ${new Date(c.accessedAtMs).toISOString()}`);
   for (const c of r.skippedPinned)
     out(`skipped ${c.key}  ${formatBytes(c.sizeBytes)}  (open in a running mount)`);
+  for (const c of r.keptPinned) out(`kept ${c.key}  ${formatBytes(c.sizeBytes)}  (pinned)`);
   if (r.removedPartials > 0) out(`${did} ${r.removedPartials} interrupted download(s)`);
   out(
     `${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.freedBytes)} in ${r.removed.length} blob(s); ` +
       `${formatBytes(r.remainingBytes)} remain` +
-      (r.skippedPinned.length > 0 ? `; ${r.skippedPinned.length} pinned blob(s) kept` : ''),
+      (r.skippedPinned.length > 0
+        ? `; ${r.skippedPinned.length} pinned blob(s) kept (open in a running mount)`
+        : '') +
+      (r.keptPinned.length > 0
+        ? `; ${r.keptPinned.length} pinned blob(s) kept (${formatBytes(r.keptPinned.reduce((n, c) => n + c.sizeBytes, 0))}, see \`wandbfs cache unpin\`)`
+        : ''),
   );
 }
 
@@ -125,6 +132,9 @@ const stats: CommandModule<CacheArgs, StatsArgs> = {
           `blobs          ${s.blobCount} (${formatBytes(s.blobBytes)}), ${s.pinnedCount} open in running mounts`,
         );
         out(
+          `pinned         ${s.kept.count} blob(s), ${s.kept.presentCount} of them cached (${formatBytes(s.kept.presentBytes)})`,
+        );
+        out(
           `partial        ${s.partials.length} download(s) (${s.partials.filter((p) => p.active).length} active)`,
         );
         for (const p of s.partials) {
@@ -199,7 +209,7 @@ const verify: CommandModule<CacheArgs, VerifyArgs> = {
     ),
 };
 
-/** `wandbfs cache <prune|stats|verify|clear>`; registered in src/cli/main.ts. */
+/** `wandbfs cache <prune|stats|verify|clear|pin|unpin>`; registered in src/cli/main.ts. */
 export const cacheCommand: CommandModule<object, CacheArgs> = {
   command: 'cache <command>',
   describe: 'Inspect and maintain the blob cache (safe while mounts run)',
@@ -210,7 +220,9 @@ export const cacheCommand: CommandModule<object, CacheArgs> = {
       .command(stats)
       .command(verify)
       .command(clear)
-      .demandCommand(1, 'choose one of: prune, stats, verify, clear')
+      .command(pinCommand)
+      .command(unpinCommand)
+      .demandCommand(1, 'choose one of: prune, stats, verify, clear, pin, unpin')
       .example('$0 cache stats', 'how big the cache is and what is in it')
       .example('$0 cache prune --max-size 50G --older-than 30d', 'free space, least recently used first')
       .example('$0 cache verify --repair', 'find and remove corrupted blobs') as unknown as Argv<CacheArgs>,

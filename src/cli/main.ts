@@ -8,6 +8,7 @@ import { mountCommand } from './mount.js';
 import { refreshCommand } from './refresh.js';
 import { statusCommand } from './status.js';
 import { unmountCommand } from './unmount.js';
+import { warmCommand } from './warm.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('wandbfs')
@@ -18,12 +19,14 @@ await yargs(hideBin(process.argv))
   .command(unmountCommand)
   .command(statusCommand)
   .command(refreshCommand)
+  .command(warmCommand)
   .command(doctorCommand)
   .command(cacheCommand)
   .option('debug', { type: 'boolean', default: false, global: true, describe: 'show stack traces on errors' })
   .example('$0 mount ~/wandb', 'mount in the background (key from WANDB_API_KEY or `wandb login`)')
   .example('$0 status', 'list mounts, pids and cache dirs')
   .example('$0 unmount ~/wandb', 'unmount cleanly')
+  .example('$0 warm ~/wandb/team/proj/artifacts/model/v3', 'download a version into the cache now')
   .example('$0 doctor', 'diagnose FUSE, credentials and the server')
   .demandCommand(1, 'name a command, e.g. `wandbfs mount ~/wandb` (see --help)')
   .strict()

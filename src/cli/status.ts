@@ -4,8 +4,10 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../core/units.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { isAlive, readRecords, type MountRecord } from '../admin/registry.js';
+import type { DownloadInfo } from '../admin/warm-protocol.js';
 import { out, runCommand } from './print.js';
 import { isErrno } from '../core/errno-code.js';
+import { collectDownloads, downloadLines } from './status-downloads.js';
 
 interface Args {
   json: boolean;
@@ -21,6 +23,8 @@ export interface MountStatus {
   server: string | null;
   apiKeySource: string | null;
   live: Record<string, unknown> | null;
+  /** downloads in progress with rate and ETA (null when the mount cannot be asked) */
+  downloads: DownloadInfo[] | null;
 }
 
 /** status.json is read by a child `cat` with a timeout, so a wedged daemon cannot hang us. */
@@ -70,6 +74,7 @@ export async function collectStatus(): Promise<MountStatus[]> {
       server: rec?.baseUrl ?? null,
       apiKeySource: rec?.apiKeySource ?? null,
       live: stale ? null : await readLive(m.mountPoint),
+      downloads: null,
     });
   }
   for (const rec of byPoint.values()) {
@@ -83,10 +88,17 @@ export async function collectStatus(): Promise<MountStatus[]> {
       server: rec.baseUrl ?? null,
       apiKeySource: rec.apiKeySource ?? null,
       live: null,
+      downloads: null,
     });
+  }
+  for (const r of result) {
+    if (r.state === 'ok') r.downloads = await collectDownloads(socketOf(records, r.mountPoint), r.live);
   }
   return result;
 }
+
+const socketOf = (records: MountRecord[], mountPoint: string): string | null =>
+  records.find((r) => r.mountPoint === mountPoint)?.socket ?? null;
 
 export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
@@ -114,6 +126,7 @@ export const statusCommand: CommandModule<object, Args> = {
             `  open files: ${String(live.openFiles)}   downloads: ${String(live.downloadsInFlight)}   cache hits/misses: ${cache?.hits ?? 0}/${cache?.misses ?? 0}   downloaded: ${formatBytes(cache?.bytesDownloaded ?? 0)}`,
           );
         }
+        for (const line of downloadLines(s.downloads ?? [])) out(line);
         if (s.state === 'stale') out(`  fix: wandbfs unmount ${s.mountPoint}   (the daemon is gone)`);
         if (s.state === 'no-daemon')
           out('  note: mounted, but no wandbfs record for it (started by another user or version?)');

@@ -40,6 +40,11 @@ export type ErrorCode =
   | 'ERR_FS_SHUTDOWN'
   | 'ERR_FS_BAD_RESULT'
   | 'ERR_MOUNT'
+  | 'ERR_NO_SUCH_PATH'
+  | 'ERR_WARM_REFUSED'
+  | 'ERR_WARM_SHORT'
+  | 'ERR_WARM_NOT_STORED'
+  | 'ERR_DAEMON_FAILED'
   // src/admin
   | 'ERR_CONTROL'
   | 'ERR_CONTROL_TIMEOUT'

@@ -68,6 +68,12 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_UNMOUNT: 'EIO',
   ERR_REFRESH: 'EIO',
   ERR_DAEMON_START: 'EIO',
+  ERR_DAEMON_FAILED: 'EIO',
+  // src/fs warm/pin requests over the control socket: never a FUSE reply either
+  ERR_NO_SUCH_PATH: 'ENOENT',
+  ERR_WARM_REFUSED: 'EIO',
+  ERR_WARM_SHORT: 'EIO',
+  ERR_WARM_NOT_STORED: 'EIO',
 };
 
 export function errnoName(err: unknown): ErrnoName {
