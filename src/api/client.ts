@@ -7,10 +7,12 @@ import { registerSecret, silentLogger } from '../core/log.js';
 import type { RangeSource } from '../blobs/types.js';
 import * as artifacts from './artifacts.js';
 import type { ApiStats, WandbApi } from './client-interface.js';
+import { Connectivity } from './connectivity.js';
 import { ApiRangeSource } from './download.js';
 import * as entities from './entities.js';
 import type { FetchContext } from './fetch-context.js';
 import * as files from './files.js';
+import { VIEWER } from './queries/viewer.js';
 import { fetchManifest } from './manifest.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { DEFAULT_RETRY_POLICY, sleepAbortable } from './retry.js';
@@ -69,6 +71,10 @@ export interface WandbApiOptions {
   /** injected sleep/clock/random for the retry policy (tests) */
   retryDeps?: Partial<RetryDeps>;
   userAgent?: string;
+  /** reconnect probes while offline: first after this, doubling (default 1 s) */
+  minProbeIntervalMs?: number;
+  /** ... up to this (default 15 s) */
+  maxProbeIntervalMs?: number;
 }
 
 export const API_DEFAULTS = {
@@ -89,6 +95,8 @@ export const API_DEFAULTS = {
 
 /** WandbApi plus lifecycle; what src/app.ts holds. */
 export interface WandbApiClient extends WandbApi {
+  /** Whether W&B answers; offline requests fail at once (OfflineError) and a probe reconnects. */
+  readonly connectivity: Connectivity;
   /** Closes idle storage sockets. In-flight calls are the callers' to abort. */
   close(): void;
 }
@@ -110,8 +118,19 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   const graphqlLimit = pLimit(pick('graphqlConcurrency'));
   const downloadLimit = pLimit(pick('downloadConcurrency'));
 
-  const transport = new GraphqlTransport({
-    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const connectivity: Connectivity = new Connectivity({
+    baseUrl,
+    // transport is assigned below; the first probe runs only after going offline
+    probe: (signal): Promise<void> => transport.probe(VIEWER, signal),
+    logger: logger.child('connectivity'),
+    clock,
+    ...(options.minProbeIntervalMs === undefined ? {} : { minProbeIntervalMs: options.minProbeIntervalMs }),
+    ...(options.maxProbeIntervalMs === undefined ? {} : { maxProbeIntervalMs: options.maxProbeIntervalMs }),
+  });
+  const transport: GraphqlTransport = new GraphqlTransport({
+    baseUrl,
+    connectivity,
     apiKey: options.apiKey,
     userAgent: ua,
     limit: graphqlLimit,
@@ -138,6 +157,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     stallTimeoutMs: pick('stallTimeoutMs'),
     maxSockets: pick('downloadConcurrency'),
     stats,
+    connectivity,
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
   const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
@@ -187,7 +207,11 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     rangeSource: (locator: FileLocator, label: string): RangeSource =>
       new ApiRangeSource(downloaderDeps, locator, label),
     stats: (): ApiStats => stats.snapshot(),
-    close: () => storage.close(),
+    connectivity,
+    close: () => {
+      connectivity.close();
+      storage.close();
+    },
   };
 }
 

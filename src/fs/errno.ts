@@ -14,6 +14,7 @@ export const Errno = {
   EROFS: -30,
   ERANGE: -34,
   ENODATA: -61,
+  ENETUNREACH: -101,
 } as const;
 
 export type ErrnoName = keyof typeof Errno;
@@ -48,6 +49,9 @@ const TABLE: Record<string, ErrnoName> = {
   ERR_PERMANENT: 'EIO',
   ERR_URL_EXPIRED: 'EIO',
   ERR_NO_API_KEY: 'EACCES',
+  // W&B (or storage) cannot be reached and nothing is cached: "Network is unreachable" says why,
+  // where EIO would send people looking for a broken disk (docs/semantics.md).
+  ERR_OFFLINE: 'ENETUNREACH',
   // src/blobs
   ERR_INTEGRITY: 'EIO',
   ERR_DISK_FULL: 'EIO',
