@@ -259,7 +259,7 @@ function offlineNotice(baseUrl: string, reason: string | null): string {
 /** Starts a detached copy of ourselves with --foreground and returns once the mount is live. */
 async function mountDaemon(a: MountArgs): Promise<number> {
   const config = configFromArgs(a); // fails fast on bad flags or a missing key
-  logRotation(a);
+  logRotation(a); // and on bad log flags, before a daemon is started
   await prepareMountPoint(config.mountPoint, createLogger({ level: 'warn' }), config.mkdir);
   const files = mountFiles(config.cacheDir, config.mountPoint);
   const stderrFile = stderrFileFor(files.logFile);
@@ -288,6 +288,8 @@ async function mountDaemon(a: MountArgs): Promise<number> {
     cwd: '/',
     env,
   });
+  // A child that dies before reading must not crash us with EPIPE; its exit is reported below.
+  child.stdin?.on('error', () => undefined);
   if (keyViaStdin) child.stdin?.end(`${config.apiKey}\n`);
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
