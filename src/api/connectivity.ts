@@ -55,7 +55,7 @@ export interface ConnectivitySnapshot {
   state: 'online' | 'offline';
   /** ISO time of the last change of state (for online: since the mount started or reconnected) */
   since: string;
-  /** why it is offline: the failure code and the server, or "--offline" */
+  /** why it is offline: the failure code (ECONNREFUSED, ENOTFOUND, ...) or "mounted with --offline" */
   reason: string | null;
   /** reconnect probes sent since going offline */
   probes: number;
@@ -130,7 +130,7 @@ export class Connectivity {
   offlineError(what: string): OfflineError {
     const since = new Date(this.sinceMs).toISOString();
     return new OfflineError(
-      `${what}: W&B is unreachable (${this.reason ?? 'offline'}, offline since ${since})`,
+      `${what}: W&B at ${this.o.baseUrl} is unreachable (${this.reason ?? 'offline'}, offline since ${since})`,
       this.reconnect.promise,
     );
   }
@@ -142,7 +142,7 @@ export class Connectivity {
 
   /** A request found nothing listening (code from unreachableCode). */
   markUnreachable(code: string): void {
-    this.goOffline(`${code} from ${this.o.baseUrl}`);
+    this.goOffline(code);
   }
 
   /** Mounted with --offline: no request is sent until a probe gets an answer. */
@@ -185,7 +185,8 @@ export class Connectivity {
     this.reason = reason;
     this.probes = 0;
     this.nextIntervalMs = this.minMs;
-    this.log.warn('W&B is unreachable; serving cached data and reconnecting in the background', {
+    this.log.warn('W&B is unreachable; uncached requests fail at once until a reconnect probe is answered', {
+      server: this.o.baseUrl,
       reason,
     });
     this.schedule();
