@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { createWandbApi, type WandbApiOptions } from './api/client.js';
-import type { WandbApi } from './api/client-interface.js';
-import { AuthError } from './api/errors.js';
+import type { ConnectivitySnapshot } from './api/connectivity.js';
 import { pruneCache, type PruneOptions, type PruneReport } from './blobs/prune.js';
 import { cacheStats, type CacheStats } from './blobs/stats.js';
 import { BlobKeep } from './blobs/blob-keep.js';
@@ -22,6 +21,7 @@ import { mountFs, type MountedFs, type MountTimeouts } from './fs/mount.js';
 import { mountFiles, removeRecord, writeRecord } from './admin/registry.js';
 import type { Ttls } from './meta/freshness.js';
 import { createMetaTree } from './meta/tree.js';
+import { checkServer } from './server-check.js';
 
 /** Everything a mount needs, already validated by the CLI. The API key is here, never on argv. */
 export interface AppConfig {
@@ -37,6 +37,8 @@ export interface AppConfig {
   minFreeBytes?: number;
   /** reuse blobs from the W&B SDK's cache ($WANDB_CACHE_DIR); false switches it off */
   sdkCache?: boolean;
+  /** mount without contacting W&B (serve the cache); reconnect probes still run in the background */
+  offline?: boolean;
   mkdir: boolean;
   ttl: Partial<Ttls>;
   mount: Partial<MountOptions>;
@@ -65,6 +67,8 @@ export interface RunningApp {
   stop(): Promise<void>;
   /** Closes the control socket, the mount record and every layer; for after an unmount. */
   closeAfterUnmount(): Promise<void>;
+  /** online/offline and since when (also in status.json) */
+  connectivity(): ConnectivitySnapshot;
 }
 
 /** Every layer of one mount, built and wired but not yet mounted. */
@@ -94,7 +98,14 @@ export async function startApp(
 
   let mounted: MountedFs;
   try {
-    await checkLogin(layers.api, log);
+    await checkServer({
+      api: layers.api,
+      db: layers.db,
+      cacheDir: c.cacheDir,
+      baseUrl: c.baseUrl,
+      offline: c.offline === true,
+      log,
+    });
     mounted = await mountFs({
       mountPoint,
       core: layers.core,
@@ -123,6 +134,7 @@ export async function startApp(
       await afterUnmount();
     },
     closeAfterUnmount: afterUnmount,
+    connectivity: () => layers.api.connectivity.snapshot(),
   };
 }
 
@@ -166,7 +178,7 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     log: log.child('fs'),
     version,
     mountPoint,
-    statusExtra: () => ({ api: api.stats() }),
+    statusExtra: () => ({ api: api.stats(), connectivity: api.connectivity.snapshot() }),
   });
   return { db, api, meta, blobs, core, sourceFor };
 }
@@ -234,20 +246,6 @@ async function publishMount(
     control?.close();
     await removeRecord(mountPoint, process.pid).catch(() => undefined);
   };
-}
-
-/**
- * A rejected key would give a mount where everything fails with EACCES: refuse to mount instead.
- * An unreachable server is only a warning: whatever the cache holds is still served.
- */
-async function checkLogin(api: WandbApi, log: Logger): Promise<void> {
-  try {
-    const viewer = await api.viewer(AbortSignal.timeout(15_000));
-    log.info('logged in to W&B', { user: viewer.username });
-  } catch (err) {
-    if (err instanceof AuthError) throw err;
-    log.warn('W&B is not reachable now; serving what the cache holds', { error: errorMessage(err) });
-  }
 }
 
 /** Foreground/daemon entry: mounts, then lets signals and external unmounts end the process. */

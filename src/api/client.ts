@@ -6,10 +6,12 @@ import type { Logger } from '../core/log.js';
 import { registerSecret, silentLogger } from '../core/log.js';
 import * as artifacts from './artifacts.js';
 import type { ApiStats, WandbApi } from './client-interface.js';
+import { Connectivity } from './connectivity.js';
 import { ApiRangeSource } from './download.js';
 import * as entities from './entities.js';
 import type { FetchContext } from './fetch-context.js';
 import * as files from './files.js';
+import { VIEWER } from './queries/viewer.js';
 import { fetchManifest } from './manifest.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { DEFAULT_RETRY_POLICY, sleepAbortable } from './retry.js';
@@ -71,6 +73,10 @@ export interface WandbApiOptions {
   /** injected sleep/clock/random for the retry policy (tests) */
   retryDeps?: Partial<RetryDeps>;
   userAgent?: string;
+  /** reconnect probes while offline: first after this, doubling (default 1 s) */
+  minProbeIntervalMs?: number;
+  /** ... up to this (default 15 s) */
+  maxProbeIntervalMs?: number;
 }
 
 export const API_DEFAULTS = {
@@ -91,6 +97,8 @@ export const API_DEFAULTS = {
 
 /** WandbApi plus lifecycle; what src/app.ts holds. */
 export interface WandbApiClient extends WandbApi {
+  /** Whether W&B answers; offline requests fail at once (OfflineError) and a probe reconnects. */
+  readonly connectivity: Connectivity;
   /** Closes idle storage sockets. In-flight calls are the callers' to abort. */
   close(): void;
 }
@@ -112,8 +120,14 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   const graphqlLimit = pLimit(pick('graphqlConcurrency'));
   const downloadLimit = pLimit(pick('downloadConcurrency'));
 
-  const transport = new GraphqlTransport({
-    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // transport is assigned below; the first probe runs only after going offline
+  const connectivity = newConnectivity(options, baseUrl, logger, clock, (signal) =>
+    transport.probe(VIEWER, signal),
+  );
+  const transport: GraphqlTransport = new GraphqlTransport({
+    baseUrl,
+    connectivity,
     apiKey: options.apiKey,
     userAgent: ua,
     limit: graphqlLimit,
@@ -133,6 +147,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     stallTimeoutMs: pick('stallTimeoutMs'),
     maxSockets: pick('downloadConcurrency'),
     stats,
+    connectivity,
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
   const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
@@ -164,8 +179,29 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     rangeSource: (locator: FileLocator, label: string): RangeSource =>
       new ApiRangeSource(downloaderDeps, locator, label),
     stats: (): ApiStats => stats.snapshot(),
-    close: () => storage.close(),
+    connectivity,
+    close: () => {
+      connectivity.close();
+      storage.close();
+    },
   };
+}
+
+function newConnectivity(
+  options: WandbApiOptions,
+  baseUrl: string,
+  logger: Logger,
+  clock: Clock,
+  probe: (signal: AbortSignal) => Promise<void>,
+): Connectivity {
+  return new Connectivity({
+    baseUrl,
+    probe,
+    logger: logger.child('connectivity'),
+    clock,
+    ...(options.minProbeIntervalMs === undefined ? {} : { minProbeIntervalMs: options.minProbeIntervalMs }),
+    ...(options.maxProbeIntervalMs === undefined ? {} : { maxProbeIntervalMs: options.maxProbeIntervalMs }),
+  });
 }
 
 /** Runs page and inline sizes: explicit values win; defaults never exceed the general page size. */

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { AbortedError, WandbfsError } from '../core/errors.js';
+import { unreachableCode, type Connectivity } from './connectivity.js';
 import { PermanentError, TransientError } from './errors.js';
 import type { StatsRecorder } from './stats.js';
 import { errnoCode } from '../core/errno-code.js';
@@ -15,6 +16,11 @@ export interface StorageClientOptions {
   /** keep-alive sockets per host; matches the download limit */
   maxSockets: number;
   stats: StatsRecorder;
+  /**
+   * While W&B is offline no GET is sent; a storage host that cannot be reached fails at once instead
+   * of being retried for minutes (storage may live elsewhere, so it does not switch W&B offline).
+   */
+  connectivity?: Connectivity;
 }
 
 /**
@@ -39,6 +45,9 @@ export class StorageClient {
     label: string,
   ): Promise<IncomingMessage> {
     if (signal?.aborted) return Promise.reject(new AbortedError());
+    if (this.o.connectivity?.isOffline()) {
+      return Promise.reject(this.o.connectivity.offlineError(`download of ${label}`));
+    }
     const target = new URL(url);
     const isHttps = target.protocol === 'https:';
     if (!isHttps && target.protocol !== 'http:') {
@@ -79,7 +88,7 @@ export class StorageClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => {
         cleanup();
-        reject(networkError(err, label, signal));
+        reject(this.connectError(err, label, signal));
       });
       req.end();
     });
@@ -113,6 +122,14 @@ export class StorageClient {
       signal?.removeEventListener('abort', onAbort);
       if (!res.complete) res.destroy();
     }
+  }
+
+  private connectError(err: unknown, label: string, signal: AbortSignal | undefined): WandbfsError {
+    const code = signal?.aborted ? undefined : unreachableCode(err);
+    if (code !== undefined && this.o.connectivity) {
+      return this.o.connectivity.unreachableError(`storage unreachable (${code}) for ${label}`);
+    }
+    return networkError(err, label, signal);
   }
 
   /** Reads and discards a (small) error body so the keep-alive socket can be reused. */

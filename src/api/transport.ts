@@ -3,6 +3,7 @@ import type { LimitFunction } from 'p-limit';
 import { AbortedError, WandbfsError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { redact } from '../core/log.js';
+import { unreachableCode, type Connectivity } from './connectivity.js';
 import { PermanentError, TransientError } from './errors.js';
 import { errorForStatus, truncate } from './http-errors.js';
 import type { GqlOperation } from './queries/operation.js';
@@ -30,6 +31,8 @@ export interface GraphqlTransportOptions {
   stats: StatsRecorder;
   logger: Logger;
   fetch?: FetchFn;
+  /** shared reachability: offline fails requests at once instead of retrying into the void */
+  connectivity?: Connectivity;
 }
 
 /**
@@ -66,9 +69,18 @@ export class GraphqlTransport {
   async query(op: GqlOperation, variables: Record<string, unknown>, signal?: AbortSignal): Promise<Obj> {
     return withRetry(
       async (ctx) => {
+        this.failIfOffline(op);
         await this.o.gate.wait(signal);
         // A call cancelled while queued behind the limit returns now, not when a slot frees.
-        return runLimited(this.o.limit, () => this.attempt(op, variables, ctx.remainingMs, signal), signal);
+        return runLimited(
+          this.o.limit,
+          async () => {
+            // W&B may have gone away while this call waited for a slot.
+            this.failIfOffline(op);
+            return this.attempt(op, variables, ctx.remainingMs, signal);
+          },
+          signal,
+        );
       },
       {
         policy: this.o.retry,
@@ -85,6 +97,20 @@ export class GraphqlTransport {
         },
       },
     );
+  }
+
+  private failIfOffline(op: GqlOperation): void {
+    if (this.o.connectivity?.isOffline()) throw this.o.connectivity.offlineError(`GraphQL ${op.name}`);
+  }
+
+  /**
+   * One attempt, no retry, sent even while offline: the reconnect probe. Resolves when W&B answered
+   * (any status: a 500 or a 401 still means the network path is back), rejects when it did not.
+   */
+  async probe(op: GqlOperation, signal: AbortSignal): Promise<void> {
+    // Any HTTP answer marks the connectivity reachable inside attempt(); the outcome itself is moot.
+    await this.attempt(op, {}, this.o.requestTimeoutMs, signal).catch(() => undefined);
+    if (this.o.connectivity?.isOffline()) throw new TransientError(`no answer from W&B to ${op.name}`);
   }
 
   private async attempt(
@@ -108,6 +134,7 @@ export class GraphqlTransport {
         fetchLink = link;
         this.o.stats.graphqlRequest();
         const res = await this.fetchImpl(input, { ...init, signal: link.controller.signal });
+        this.o.connectivity?.markReachable();
         if (res.ok) return res;
         throw await this.statusError(res, op);
       };
@@ -132,6 +159,11 @@ export class GraphqlTransport {
       if (signal?.aborted) throw new AbortedError();
       if (timer.signal.aborted) {
         throw new TransientError(`W&B request ${op.name} timed out after ${timeoutMs} ms`);
+      }
+      const unreachable = this.o.connectivity ? unreachableCode(err) : undefined;
+      if (unreachable !== undefined && this.o.connectivity) {
+        this.o.connectivity.markUnreachable(unreachable);
+        throw this.o.connectivity.offlineError(`GraphQL ${op.name}`);
       }
       if (err instanceof WandbfsError) throw err;
       throw new TransientError(`network error during ${op.name}: ${redact(errorMessage(err))}`, {

@@ -9,6 +9,7 @@ import { errorMessage } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { resolveApiKey, resolveBaseUrl } from '../config/credentials.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
+import { isAlive, readRecords } from '../admin/registry.js';
 import { out, runCommand } from './print.js';
 import { isErrno } from '../core/errno-code.js';
 
@@ -202,6 +203,24 @@ async function checkStaleMounts(): Promise<Check> {
   };
 }
 
+/** Where each running daemon logs, so "what happened?" starts with the right file. */
+async function checkLogs(cacheDir: string): Promise<Check> {
+  const live = (await readRecords()).filter((r) => r.logFile !== null && isAlive(r.pid));
+  const sizes = await Promise.all(
+    live.map((r) =>
+      stat(r.logFile ?? '').then(
+        (st) => st.size,
+        () => 0,
+      ),
+    ),
+  );
+  const detail =
+    live.length === 0
+      ? `no daemon running; daemons log to ${join(cacheDir, 'logs')}/mount-<id>.log`
+      : live.map((r, i) => `${r.mountPoint} → ${r.logFile} (${formatBytes(sizes[i] ?? 0)})`).join('; ');
+  return { name: 'logs', ok: true, detail };
+}
+
 export async function runChecks(a: { cacheDir?: string; baseUrl?: string }): Promise<Check[]> {
   const checks: Check[] = [
     await checkDevFuse(),
@@ -223,7 +242,8 @@ export async function runChecks(a: { cacheDir?: string; baseUrl?: string }): Pro
   }
   const key = checkApiKey(baseUrl);
   checks.push(key.check, await checkServer(baseUrl, key.key));
-  checks.push(await checkCacheDir(resolve(a.cacheDir ?? defaultCacheDir())), await checkStaleMounts());
+  const cacheDir = resolve(a.cacheDir ?? defaultCacheDir());
+  checks.push(await checkCacheDir(cacheDir), await checkStaleMounts(), await checkLogs(cacheDir));
   return checks;
 }
 

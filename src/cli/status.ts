@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { stderrFileFor } from '../core/log-file.js';
 import { formatBytes } from '../core/units.js';
 import { listWandbfsMounts } from '../admin/mountinfo.js';
 import { isAlive, readRecords, type MountRecord } from '../admin/registry.js';
@@ -28,7 +29,7 @@ export interface MountStatus {
 }
 
 /** status.json is read by a child `cat` with a timeout, so a wedged daemon cannot hang us. */
-function readLive(mountPoint: string): Promise<Record<string, unknown> | null> {
+export function readLive(mountPoint: string): Promise<Record<string, unknown> | null> {
   return new Promise((resolve) => {
     execFile(
       'cat',
@@ -100,6 +101,16 @@ export async function collectStatus(): Promise<MountStatus[]> {
 const socketOf = (records: MountRecord[], mountPoint: string): string | null =>
   records.find((r) => r.mountPoint === mountPoint)?.socket ?? null;
 
+/** `W&B: online since …` / `W&B: OFFLINE since … (reason)` from status.json's connectivity block. */
+export function connectivityLine(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const c = value as { state?: unknown; since?: unknown; reason?: unknown };
+  if (c.state === 'online') return `  W&B: online since ${String(c.since)}`;
+  if (c.state !== 'offline') return null;
+  const why = typeof c.reason === 'string' ? ` (${c.reason})` : '';
+  return `  W&B: OFFLINE since ${String(c.since)}${why}; serving cached data, reconnecting in the background`;
+}
+
 export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
   describe: 'List wandbfs mounts with their pids, cache dirs, logs and live state',
@@ -117,9 +128,11 @@ export const statusCommand: CommandModule<object, Args> = {
         out(`${s.mountPoint}  [${s.state}]`);
         out(`  pid: ${s.pid ?? '-'}   cache: ${s.cacheDir ?? '-'}`);
         if (s.server) out(`  server: ${s.server}   key from: ${s.apiKeySource ?? '-'}`);
-        if (s.logFile) out(`  log: ${s.logFile}`);
+        if (s.logFile) out(`  log: ${s.logFile}   crash output: ${stderrFileFor(s.logFile)}`);
         const live = s.live;
         if (live) {
+          const line = connectivityLine(live.connectivity);
+          if (line) out(line);
           const cache = live.cache as
             { hits?: number; misses?: number; bytesDownloaded?: number } | undefined;
           out(

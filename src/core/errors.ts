@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_TRANSIENT'
   | 'ERR_PERMANENT'
   | 'ERR_URL_EXPIRED'
+  | 'ERR_OFFLINE'
   // src/blobs
   | 'ERR_INTEGRITY'
   | 'ERR_DISK_FULL'
@@ -52,7 +53,8 @@ export type ErrorCode =
   | 'ERR_NOT_MOUNTED'
   | 'ERR_UNMOUNT'
   | 'ERR_REFRESH'
-  | 'ERR_DAEMON_START';
+  | 'ERR_DAEMON_START'
+  | 'ERR_UNREACHABLE_AT_MOUNT';
 
 /**
  * Base of every typed error in wandbfs. Layers subclass it (api/errors.ts, blobs/errors.ts, ...);

@@ -14,6 +14,7 @@ export const Errno = {
   EROFS: -30,
   ERANGE: -34,
   ENODATA: -61,
+  ENETUNREACH: -101,
 } as const;
 
 export type ErrnoName = keyof typeof Errno;
@@ -54,6 +55,9 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_TRANSIENT: 'EIO',
   ERR_PERMANENT: 'EIO',
   ERR_URL_EXPIRED: 'EIO',
+  // W&B (or storage) cannot be reached and nothing is cached: "Network is unreachable" says why,
+  // where EIO would send people looking for a broken disk (docs/semantics.md).
+  ERR_OFFLINE: 'ENETUNREACH',
   // src/blobs
   ERR_INTEGRITY: 'EIO',
   ERR_DISK_FULL: 'EIO',
@@ -68,6 +72,7 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_UNMOUNT: 'EIO',
   ERR_REFRESH: 'EIO',
   ERR_DAEMON_START: 'EIO',
+  ERR_UNREACHABLE_AT_MOUNT: 'EIO',
   ERR_DAEMON_FAILED: 'EIO',
   // src/fs warm/pin requests over the control socket: never a FUSE reply either
   ERR_NO_SUCH_PATH: 'ENOENT',

@@ -1,3 +1,4 @@
+import { OfflineError } from '../api/connectivity.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -27,6 +28,8 @@ export class Syncer {
   /** the typed error of the last failed fetch per listing, rethrown while nothing is stored */
   private readonly errors = new Map<string, unknown>();
   private readonly abort = new AbortController();
+  /** listings whose fetch failed because W&B was unreachable: fetched again once it answers */
+  private readonly afterReconnect = new Map<string, Fetch>();
   private lastErrorText: string | null = null;
   private closed = false;
   /** number of fetches started (for tests and status) */
@@ -53,6 +56,8 @@ export class Syncer {
         this.background(key, fetch);
         return;
       case 'failed-recently':
+        // e.g. the refetch started on reconnect: its answer beats the error of minutes ago
+        if (this.inflight.has(key)) return this.run(key, fetch);
         throw this.errors.get(key) ?? new OfflineMissError(key);
       case 'wait':
         await this.run(key, fetch);
@@ -113,9 +118,27 @@ export class Syncer {
       this.store.failPass(key, this.clock.nowMs(), text);
       this.errors.set(key, err);
       this.lastErrorText = `${key}: ${text}`;
-      this.log.warn('listing fetch failed; serving stored rows', { key, error: text });
+      if (err instanceof OfflineError) {
+        // The connectivity layer logged going offline once; a line per listing would be noise.
+        this.log.debug('listing not fetched: W&B unreachable', { key });
+        this.refetchOnReconnect(key, fetch, err.reconnected);
+      } else {
+        this.log.warn('listing fetch failed; serving stored rows', { key, error: text });
+      }
       throw err;
     }
+  }
+
+  /** Stale listings refresh on their own when W&B is back, without waiting for the next `ls`. */
+  private refetchOnReconnect(key: string, fetch: Fetch, reconnected: Promise<void>): void {
+    const waiting = this.afterReconnect.has(key);
+    this.afterReconnect.set(key, fetch);
+    if (waiting) return;
+    void reconnected.then(() => {
+      const latest = this.afterReconnect.get(key);
+      this.afterReconnect.delete(key);
+      if (latest && !this.closed) this.background(key, latest);
+    });
   }
 
   inFlight(): number {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { WandbApiClient } from '../../src/api/client.js';
+import { OfflineError } from '../../src/api/connectivity.js';
 import { RateLimitedError, TransientError } from '../../src/api/errors.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { startFakeWandb } from '../fake-wandb/server.js';
@@ -153,16 +154,26 @@ describe('retries against injected faults (demo fixture)', () => {
     api.close();
   });
 
-  it('the whole server going away and coming back within the deadline is survived', async () => {
+  it('the whole server going away fails fast (offline) and reconnects on its own', async () => {
     const api = apiFor(fake, {
       retry: { maxAttempts: 50, baseDelayMs: 20, maxDelayMs: 50, deadlineMs: 20_000 },
+      minProbeIntervalMs: 50,
+      maxProbeIntervalMs: 200,
     });
     await fake.stop();
-    const pending = api.viewer();
-    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    // Connection refused is "unreachable", not "slow": no retries into the void.
+    await assert.rejects(api.viewer(), OfflineError);
+    assert.ok(Date.now() - t0 < 2000, `offline failure took ${Date.now() - t0} ms`);
+    assert.equal(api.connectivity.snapshot().state, 'offline');
+    await assert.rejects(api.viewer(), OfflineError, 'while offline, nothing is sent');
     await fake.start();
-    assert.equal((await pending).username, fake.fixture.viewer.username);
-    assert.ok(api.stats().retries > 0);
+    const back = await Promise.race([
+      api.connectivity.whenOnline().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    assert.ok(back, 'the reconnect probe noticed the server within 10 s');
+    assert.equal((await api.viewer()).username, fake.fixture.viewer.username);
     api.close();
   });
 });

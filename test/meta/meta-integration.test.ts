@@ -233,6 +233,12 @@ describe('demo fixture', () => {
       assert.equal(h.graphql(), requests, 'the stopped server saw nothing');
     } finally {
       await h.fake.start();
+      // The api went offline; the next tests need it back (the reconnect probe notices).
+      const back = await Promise.race([
+        h.api.connectivity.whenOnline().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+      ]);
+      assert.ok(back, 'the api reconnected within 20 s of the restart');
     }
   });
 

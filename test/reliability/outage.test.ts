@@ -1,7 +1,8 @@
 /**
  * Faults 4 and 9: W&B goes away (server stopped) and storage bodies that stall. Cached listings and
- * files keep being served; an uncached read fails with EIO within the configured timeout while other
- * operations still answer; once the fault is gone, uncached reads work again without a remount.
+ * files keep being served; an uncached read fails (ENETUNREACH when W&B refuses connections, EIO for a
+ * stall) within the configured timeout while other operations still answer; once the fault is gone,
+ * uncached reads work again without a remount.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import {
 } from './harness.js';
 
 const EIO = 5;
+const ENETUNREACH = 101;
 
 /** Reads until it succeeds (the fault is gone but a fill may still sit in a backoff). */
 async function readUntilOk(path: string, withinMs: number): Promise<{ r: ReadResult; tookMs: number }> {
@@ -88,9 +90,10 @@ describe('server stopped: offline service and recovery', () => {
       const offline = await walkTree(join(project, 'artifacts'));
       assert.deepEqual(offline, online, 'cached artifact tree and bytes served offline');
       assert.deepEqual(await walkTree(join(project, 'runs', 'a1b2c3d4')), onlineRuns);
-      // An uncached read fails with EIO within the read timeout; ls elsewhere keeps answering.
+      // An uncached read fails with ENETUNREACH (W&B refuses connections: offline) within the read
+      // timeout; ls elsewhere keeps answering.
       const { r, lsMs } = await readWhileListing(uncached, join(project, 'artifacts'));
-      assert.equal(r.errno, EIO, `uncached read offline: ${JSON.stringify(r)}`);
+      assert.equal(r.errno, ENETUNREACH, `uncached read offline: ${JSON.stringify(r)}`);
       assert.ok(r.ms < 3000 + 5000, `EIO took ${r.ms} ms with a 3 s read timeout`);
       assert.ok(Math.max(...lsMs) < 2000, `ls took ${lsMs.join('/')} ms during the blocked read`);
 
@@ -100,7 +103,7 @@ describe('server stopped: offline service and recovery', () => {
       assert.equal(back.r.md5, f.md5B64);
       assert.ok(d.alive());
       process.stdout.write(
-        `# outage: EIO after ${r.ms} ms, ls ${lsMs.join('/')} ms meanwhile; read ok ${back.tookMs} ms after restart\n`,
+        `# outage: ENETUNREACH after ${r.ms} ms, ls ${lsMs.join('/')} ms meanwhile; read ok ${back.tookMs} ms after restart\n`,
       );
     },
   );
