@@ -151,27 +151,15 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
   const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
+  const fetchDeps = { ctx, storage, limit: downloadLimit, retry: downloadRetry, retryDeps, stats };
   const downloaderDeps = {
-    ctx,
-    storage,
-    limit: downloadLimit,
+    ...fetchDeps,
     urls,
-    retry: downloadRetry,
-    retryDeps,
-    stats,
     logger: logger.child('download'),
     sinkBatchBytes: pick('sinkBatchBytes'),
     maxSkipBytes: pick('maxSkipBytes'),
   };
-  const manifestDeps = {
-    ctx,
-    storage,
-    limit: downloadLimit,
-    retry: downloadRetry,
-    retryDeps,
-    stats,
-    maxManifestBytes: pick('maxManifestBytes'),
-  };
+  const manifestDeps = { ...fetchDeps, maxManifestBytes: pick('maxManifestBytes') };
   return {
     ...queryMethods(ctx, runsSizes),
     manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
