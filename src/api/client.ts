@@ -9,6 +9,7 @@ import * as artifacts from './artifacts.js';
 import type { ApiStats, WandbApi } from './client-interface.js';
 import { ApiRangeSource } from './download.js';
 import * as entities from './entities.js';
+import { fallbackAuthFor } from './fallback-url.js';
 import type { FetchContext } from './fetch-context.js';
 import * as files from './files.js';
 import { fetchManifest } from './manifest.js';
@@ -56,7 +57,7 @@ export interface WandbApiOptions {
   retry?: Partial<RetryPolicy>;
   /** storage retry policy, same defaults; attempts and deadline restart whenever bytes arrived */
   downloadRetry?: Partial<RetryPolicy>;
-  /** how long a signed URL is reused before asking W&B again (default 5 min; 401/403 refresh anyway) */
+  /** how long a signed URL is reused before asking W&B again (default 5 min; 400/401/403 refresh anyway) */
   signedUrlTtlMs?: number;
   /** bytes coalesced before each sink call (default 1 MiB) */
   sinkBatchBytes?: number;
@@ -141,7 +142,9 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
   const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
+  const fallbackAuth = fallbackAuthFor(options.baseUrl, options.apiKey);
   const downloaderDeps = {
+    fallbackAuth,
     ctx,
     storage,
     limit: downloadLimit,
@@ -155,6 +158,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   };
   const manifestDeps = {
     ctx,
+    fallbackAuth,
     storage,
     limit: downloadLimit,
     retry: downloadRetry,

@@ -1,4 +1,5 @@
 import type { FetchContext } from './fetch-context.js';
+import type { FileUrls } from './fallback-url.js';
 import { NotFoundError } from './errors.js';
 import { dig, paginate } from './paginate.js';
 import { ARTIFACT_FILE_URL, RUN_FILE_URL, RUN_FILES } from './queries/files.js';
@@ -37,7 +38,7 @@ export function listRunFiles(
 }
 
 /**
- * Asks W&B for a fresh signed URL of one file. The `names` filter should return exactly that file;
+ * Asks W&B for a fresh signed URL (and the authenticated fallback URL) of one file. The `names` filter should return exactly that file;
  * we still match the name so a server that ignores the filter can never make us serve another file.
  */
 export async function fetchSignedUrl(
@@ -45,7 +46,7 @@ export async function fetchSignedUrl(
   locator: FileLocator,
   label: string,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<FileUrls> {
   let conn: unknown;
   let wanted: string;
   if (locator.kind === 'run-file') {
@@ -68,8 +69,17 @@ export async function fetchSignedUrl(
   if (conn !== null) {
     for (const [i, e] of arr(asObj(conn, 'files'), 'edges', 'files').entries()) {
       const node = optObj(asObj(e, `files.edges[${i}]`), 'node', `files.edges[${i}]`);
-      if (node && str(node, 'name', 'file') === wanted) return str(node, 'directUrl', 'file');
+      if (node && str(node, 'name', 'file') === wanted) return fileUrlsOf(node, 'file');
     }
   }
   throw new NotFoundError(`file not found on W&B: ${label}`);
+}
+
+/** directUrl + url of a File node; a url that is not http(s) (a reference's URI) is no fallback. */
+export function fileUrlsOf(node: Obj, path: string): FileUrls {
+  const url = optStr(node, 'url', path);
+  return {
+    direct: str(node, 'directUrl', path),
+    fallback: url !== null && /^https?:\/\//i.test(url) ? url : null,
+  };
 }

@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import { raceAbort } from './abort.js';
+import type { FileUrls } from './fallback-url.js';
 
 interface Slot {
-  url: Promise<string>;
+  url: Promise<FileUrls>;
   /** when the URL was obtained; entries older than the TTL are fetched again */
   atMs: number;
 }
@@ -22,7 +23,7 @@ export class SignedUrlCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async get(key: string, resolve: () => Promise<string>, signal?: AbortSignal): Promise<string> {
+  async get(key: string, resolve: () => Promise<FileUrls>, signal?: AbortSignal): Promise<FileUrls> {
     const now = this.clock.nowMs();
     let slot = this.slots.get(key);
     if (!slot || now - slot.atMs > this.ttlMs) {
@@ -36,11 +37,12 @@ export class SignedUrlCache {
     return raceAbort(slot.url, signal);
   }
 
-  async invalidate(key: string, url: string): Promise<void> {
+  /** Forgets the URLs of `key` if their signed URL is still `directUrl`. */
+  async invalidate(key: string, directUrl: string): Promise<void> {
     const slot = this.slots.get(key);
     if (!slot) return;
     const current = await slot.url.catch(() => null);
-    if (current === url && this.slots.get(key) === slot) this.slots.delete(key);
+    if (current?.direct === directUrl && this.slots.get(key) === slot) this.slots.delete(key);
   }
 
   private set(key: string, slot: Slot): void {

@@ -23,9 +23,24 @@ export interface StorageFaults extends RouteFaults {
   /** send headers and up to stallAfterBytes body bytes, then never finish */
   stall: boolean;
   stallAfterBytes: number;
-  /** every signed URL answers 403 as if expired */
+  /** every signed URL answers as expired (see expiryStyle); the authenticated fallbacks still serve */
   expireUrls: boolean;
+  /**
+   * How an expired signed URL answers: 'gcs' = HTTP 400 with `<Code>ExpiredToken</Code>` (Google
+   * Cloud Storage, where W&B SaaS keeps files), 's3' = HTTP 403 AccessDenied.
+   */
+  expiryStyle: ExpiryStyle;
+  /**
+   * Once storage has sent this many body bytes (Counters.storageBytes), every URL signed so far
+   * expires, as if the download outlived their lifetime; URLs signed afterwards work. One-shot:
+   * it resets to null when it fires.
+   */
+  expireIssuedAtBytes: number | null;
+  /** the authenticated fallback URLs (File.url, /artifactsV2/) answer this status; null = serve */
+  fallbackStatus: number | null;
 }
+
+export type ExpiryStyle = 'gcs' | 's3';
 
 export interface Faults {
   graphql: RouteFaults;
@@ -36,7 +51,7 @@ function routeDefaults(): RouteFaults {
   return { latencyMs: 0, rate429: 0, retryAfterSec: 1, rate500: 0, rate503: 0, resetRate: 0 };
 }
 
-export function defaultFaults(): Faults {
+export function defaultFaults(expiryStyle: ExpiryStyle = 's3'): Faults {
   return {
     graphql: routeDefaults(),
     storage: {
@@ -47,6 +62,9 @@ export function defaultFaults(): Faults {
       stall: false,
       stallAfterBytes: 64 * 1024,
       expireUrls: false,
+      expiryStyle,
+      expireIssuedAtBytes: null,
+      fallbackStatus: null,
     },
   };
 }

@@ -20,6 +20,7 @@ import { connection, type PageArgs } from './pagination.js';
 import { compareRuns, matchRun, parseFilters, parseOrder } from './run-query.js';
 import type { UrlSigner } from './signing.js';
 import { gid } from './fixture-base.js';
+import { artifactV2Url, fileUrl } from './fallback-route.js';
 
 export interface ResolverContext {
   fixture: FixtureBase;
@@ -75,7 +76,7 @@ export class Resolvers {
   }
 
   private filesUrl(blobId: string, name: string): string {
-    return `${this.c.baseUrl}/files/${blobId}?name=${encodeURIComponent(name)}`;
+    return fileUrl(this.c.baseUrl, blobId, name);
   }
 
   root(): Obj {
@@ -740,7 +741,12 @@ export class Resolvers {
       id: gid('ArtifactFile', `${art.id}:${e.path}`),
       name: e.path,
       displayName: e.path,
-      url: (a: Args) => (a.upload === true ? null : stored !== null ? this.filesUrl(stored, e.path) : e.ref),
+      url: async (a: Args) => {
+        if (a.upload === true) return null;
+        if (content === undefined) return e.ref;
+        const hex = Buffer.from(await content.md5B64Async(), 'base64').toString('hex');
+        return artifactV2Url(this.c.baseUrl, art, e, hex);
+      },
       // Reference entries cannot be served by W&B: their URL is the reference itself.
       directUrl: () => (stored !== null ? this.signedUrl(stored) : (e.ref ?? '')),
       sizeBytes: e.size,

@@ -1,5 +1,5 @@
 /**
- * The local fake W&B server: GraphQL + signed-URL storage + authenticated redirects, with fault
+ * The local fake W&B server: GraphQL + signed-URL storage + the authenticated fallback URLs, with fault
  * injection and counters. Start one per test file (port 0); stop()/start() simulate an outage on
  * the same port.
  */
@@ -7,18 +7,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bump, emptyCounters, resetCounters, type Counters, type Route } from './counters.js';
-import { defaultFaults, drawFault, FAULT_SEED, type Faults, type RouteFaults } from './faults.js';
+import {
+  defaultFaults,
+  drawFault,
+  FAULT_SEED,
+  type ExpiryStyle,
+  type Faults,
+  type RouteFaults,
+} from './faults.js';
+import { handleFallback, isFallbackPath } from './fallback-route.js';
 import type { FixtureBase } from './fixture-base.js';
 import type { Fixture, FixtureName } from './fixture-types.js';
 import { loadFixture } from './fixtures/index.js';
-import { handleGraphql, isAuthorized, sendJson, sendUnauthorized } from './graphql-route.js';
+import { handleGraphql, sendJson } from './graphql-route.js';
 import { Prng } from './prng.js';
 import type { ResolverContext } from './resolvers.js';
 import { UrlSigner } from './signing.js';
 import { handleStorage } from './storage-route.js';
 
 export type { Counters } from './counters.js';
-export type { Faults, RouteFaults, StorageFaults } from './faults.js';
+export type { ExpiryStyle, Faults, RouteFaults, StorageFaults } from './faults.js';
 export type { Fixture, FixtureName } from './fixture-types.js';
 
 /** Fixed default key in W&B's on-prem format: 'local-' + 40 [a-z0-9]. */
@@ -32,6 +40,11 @@ export interface FakeWandbOptions {
   maxPageSize?: number;
   /** lifetime of signed storage URLs; default one hour */
   signedUrlTtlMs?: number;
+  /**
+   * How expired signed URLs answer (faults.storage.expiryStyle starts here and resetFaults returns
+   * to it): 'gcs' = 400 ExpiredToken as W&B SaaS storage does, 's3' = 403 (default)
+   */
+  expiryStyle?: ExpiryStyle;
 }
 
 export interface FakeWandb {
@@ -52,13 +65,14 @@ export interface FakeWandb {
 }
 
 class FakeWandbServer implements FakeWandb {
-  faults: Faults = defaultFaults();
+  faults: Faults;
   counters: Counters = emptyCounters();
   readonly apiKey: string;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly signer: UrlSigner;
   private readonly maxPageSize: number;
+  private readonly expiryStyle: ExpiryStyle;
   private prng = new Prng(FAULT_SEED);
   private port: number;
   private listening = false;
@@ -70,6 +84,8 @@ class FakeWandbServer implements FakeWandb {
   ) {
     this.apiKey = opts.apiKey ?? DEFAULT_API_KEY;
     this.maxPageSize = opts.maxPageSize ?? 100;
+    this.expiryStyle = opts.expiryStyle ?? 's3';
+    this.faults = defaultFaults(this.expiryStyle);
     this.signer = new UrlSigner(opts.signedUrlTtlMs ?? 3_600_000);
     this.port = opts.port ?? 0;
     // 1 MiB buffers: with the 64 KiB default a Node server caps well below what clients can take.
@@ -95,7 +111,7 @@ class FakeWandbServer implements FakeWandb {
   }
 
   resetFaults(): void {
-    this.faults = defaultFaults();
+    this.faults = defaultFaults(this.expiryStyle);
     this.prng = new Prng(FAULT_SEED);
   }
 
@@ -136,8 +152,7 @@ class FakeWandbServer implements FakeWandb {
   private routeOf(pathname: string): Route {
     if (pathname === '/graphql') return 'graphql';
     if (pathname.startsWith('/storage/')) return 'storage';
-    if (pathname.startsWith('/files/')) return 'files-redirect';
-    return 'other';
+    return isFallbackPath(pathname) ?? 'other';
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -154,7 +169,7 @@ class FakeWandbServer implements FakeWandb {
       // Decrement through the object current at close time: resetCounters() replaces nothing here.
       res.on('close', () => this.counters.inFlight[route]--);
     }
-    const f: RouteFaults = route === 'storage' ? this.faults.storage : this.faults.graphql;
+    const f: RouteFaults = route === 'graphql' ? this.faults.graphql : this.faults.storage;
     if (route !== 'other') {
       if (f.latencyMs > 0) await sleep(f.latencyMs);
       const outcome = drawFault(this.prng, f);
@@ -193,19 +208,17 @@ class FakeWandbServer implements FakeWandb {
           contentOf: (id) => this.fixture.contentOf(id),
         });
       case 'files-redirect':
-        return this.redirect(req, res, url);
+      case 'artifacts-v2':
+        return handleFallback(req, res, url, {
+          apiKey: this.apiKey,
+          counters: this.counters,
+          faults: () => this.faults.storage,
+          contentOf: (id) => this.fixture.contentOf(id),
+          artifact: (id) => this.fixture.artifact(id),
+        });
       default:
         return sendJson(res, 404, { error: 'not found' });
     }
-  }
-
-  /** File.url: needs W&B auth, answers 302 to a freshly signed storage URL. */
-  private redirect(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (!isAuthorized(req, this.apiKey)) return sendUnauthorized(res);
-    const blobId = decodeURIComponent(url.pathname.slice('/files/'.length));
-    if (this.fixture.contentOf(blobId) === undefined) return sendJson(res, 404, { error: 'file not found' });
-    res.writeHead(302, { Location: this.url + this.signer.signPath(blobId), 'Content-Length': 0 });
-    res.end();
   }
 }
 

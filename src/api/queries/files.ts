@@ -17,13 +17,13 @@ export const RUN_FILES = operation(
 }`,
 );
 
-/** A fresh signed URL for one run file (directUrl expires; we ask again when storage says 401/403). */
+/** A fresh signed URL (and File.url, the authenticated fallback) for one run file. */
 export const RUN_FILE_URL = operation(
   'RunFileUrl',
   `query RunFileUrl($entity: String!, $project: String!, $run: String!, $names: [String!]!) {
   project(name: $project, entityName: $entity) {
     run(name: $run) {
-      files(names: $names, first: 1) { edges { node { name directUrl } } }
+      files(names: $names, first: 1) { edges { node { name directUrl url } } }
     }
   }
 }`,
@@ -34,7 +34,7 @@ export const ARTIFACT_FILE_URL = operation(
   'ArtifactFileUrl',
   `query ArtifactFileUrl($id: ID!, $names: [String!]!) {
   artifact(id: $id) {
-    files(names: $names, first: 1) { edges { node { name directUrl } } }
+    files(names: $names, first: 1) { edges { node { name directUrl url } } }
   }
 }`,
 );
