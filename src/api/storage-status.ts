@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WandbfsError } from '../core/errors.js';
 import { errorForStatus } from './http-errors.js';
-import { parseRetryAfter } from './retry.js';
+import { nodeHeaders, retryDelayOf } from './rate-limit.js';
 
 /**
  * Storage answered 400/401/403: the signed URL may have expired (GCS answers 400 ExpiredToken, S3
@@ -21,7 +21,6 @@ export function storageStatusError(
 ): WandbfsError | SignedUrlRejected {
   const status = res.statusCode ?? 0;
   if (status === 400 || status === 401 || status === 403) return new SignedUrlRejected(status);
-  const header = res.headers['retry-after'];
-  const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, nowMs);
+  const retryAfterMs = retryDelayOf(nodeHeaders(res.headers), status, nowMs);
   return errorForStatus(status, `storage ${label}`, retryAfterMs === undefined ? {} : { retryAfterMs });
 }

@@ -7,7 +7,8 @@ import { PermanentError, TransientError } from './errors.js';
 import { errorForStatus, truncate } from './http-errors.js';
 import type { GqlOperation } from './queries/operation.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
-import { parseRetryAfter, withRetry } from './retry.js';
+import { withRetry } from './retry.js';
+import { rateLimitOf, retryDelayOf } from './rate-limit.js';
 import { linkedController, raceAbort, runLimited } from './abort.js';
 import type { Obj } from './shape.js';
 import { isObj } from './shape.js';
@@ -66,9 +67,16 @@ export class GraphqlTransport {
   async query(op: GqlOperation, variables: Record<string, unknown>, signal?: AbortSignal): Promise<Obj> {
     return withRetry(
       async (ctx) => {
-        await this.o.gate.wait(signal);
-        // A call cancelled while queued behind the limit returns now, not when a slot frees.
-        return runLimited(this.o.limit, () => this.attempt(op, variables, ctx.remainingMs, signal), signal);
+        // A call cancelled while queued behind the limit returns now, not when a slot frees. The gate
+        // is passed inside the slot, so requests queued behind the limit see the latest rate limit.
+        return runLimited(
+          this.o.limit,
+          async () => {
+            await this.o.gate.wait(signal);
+            return this.attempt(op, variables, ctx.remainingMs, signal);
+          },
+          signal,
+        );
       },
       {
         policy: this.o.retry,
@@ -108,7 +116,12 @@ export class GraphqlTransport {
         fetchLink = link;
         this.o.stats.graphqlRequest();
         const res = await this.fetchImpl(input, { ...init, signal: link.controller.signal });
-        if (res.ok) return res;
+        // RateLimit-Remaining/-Reset slow every request down before W&B has to answer 429.
+        const slowed = this.o.gate.observe(rateLimitOf((h) => res.headers.get(h)));
+        if (res.ok) {
+          if (slowed) this.o.stats.throttled();
+          return res;
+        }
         throw await this.statusError(res, op);
       };
       const request = { ...createRequest(op.document, variables), key: this.nextKey++ };
@@ -145,7 +158,7 @@ export class GraphqlTransport {
   }
 
   private async statusError(res: Response, op: GqlOperation): Promise<WandbfsError> {
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.o.retryDeps.clock.nowMs());
+    const retryAfterMs = retryDelayOf((h) => res.headers.get(h), res.status, this.o.retryDeps.clock.nowMs());
     if (res.status === 429 || retryAfterMs !== undefined) this.o.stats.throttled();
     if (retryAfterMs !== undefined) this.o.gate.holdFor(retryAfterMs);
     let body = '';

@@ -1,5 +1,6 @@
 /** Fault knobs, mutable at runtime by tests. Rates are probabilities in [0, 1] drawn from a seeded PRNG. */
 import { Prng } from './prng.js';
+import type { Quota, RateLimitHeaders } from './rate-limit.js';
 
 export interface RouteFaults {
   /** added delay before every response */
@@ -11,6 +12,10 @@ export interface RouteFaults {
   rate503: number;
   /** probability the connection is destroyed without any response */
   resetRate: number;
+  /** what a 429 carries: Retry-After, RateLimit-Remaining/-Reset, or both */
+  rateLimitHeaders: RateLimitHeaders;
+  /** a request quota: every answer carries RateLimit-* headers, requests over it get 429; null = none */
+  quota: Quota | null;
 }
 
 export interface StorageFaults extends RouteFaults {
@@ -48,7 +53,16 @@ export interface Faults {
 }
 
 function routeDefaults(): RouteFaults {
-  return { latencyMs: 0, rate429: 0, retryAfterSec: 1, rate500: 0, rate503: 0, resetRate: 0 };
+  return {
+    latencyMs: 0,
+    rate429: 0,
+    retryAfterSec: 1,
+    rate500: 0,
+    rate503: 0,
+    resetRate: 0,
+    rateLimitHeaders: 'retry-after',
+    quota: null,
+  };
 }
 
 export function defaultFaults(expiryStyle: ExpiryStyle = 's3'): Faults {

@@ -21,6 +21,7 @@ import type { Fixture, FixtureName } from './fixture-types.js';
 import { loadFixture } from './fixtures/index.js';
 import { handleGraphql, sendJson } from './graphql-route.js';
 import { Prng } from './prng.js';
+import { QuotaWindow, tooManyHeaders } from './rate-limit.js';
 import type { ResolverContext } from './resolvers.js';
 import { UrlSigner } from './signing.js';
 import { handleStorage } from './storage-route.js';
@@ -74,6 +75,8 @@ class FakeWandbServer implements FakeWandb {
   private readonly maxPageSize: number;
   private readonly expiryStyle: ExpiryStyle;
   private prng = new Prng(FAULT_SEED);
+  /** request quotas of the graphql and the storage routes */
+  private readonly quotas = [new QuotaWindow(), new QuotaWindow()] as const;
   private port: number;
   private listening = false;
   private closed = false;
@@ -172,20 +175,16 @@ class FakeWandbServer implements FakeWandb {
     const f: RouteFaults = route === 'graphql' ? this.faults.graphql : this.faults.storage;
     if (route !== 'other') {
       if (f.latencyMs > 0) await sleep(f.latencyMs);
-      const outcome = drawFault(this.prng, f);
+      const quota = f.quota === null ? null : this.quotas[route === 'graphql' ? 0 : 1].take(f.quota);
+      if (quota !== null) for (const [k, v] of Object.entries(quota.headers)) res.setHeader(k, v);
+      const outcome = quota?.over ? 429 : drawFault(this.prng, f);
       if (outcome === 'reset') {
         req.socket.destroy();
         return;
       }
       if (outcome === 429) {
-        return sendJson(
-          res,
-          429,
-          { errors: [{ message: 'rate limit exceeded' }] },
-          {
-            'Retry-After': String(f.retryAfterSec),
-          },
-        );
+        const headers = tooManyHeaders(f, quota?.headers ?? null);
+        return sendJson(res, 429, { errors: [{ message: 'rate limit exceeded' }] }, headers);
       }
       if (outcome === 500 || outcome === 503) {
         return sendJson(res, outcome, {
