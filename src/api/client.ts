@@ -11,6 +11,7 @@ import { ApiRangeSource } from './download.js';
 import * as entities from './entities.js';
 import { fallbackAuthFor } from './fallback-url.js';
 import type { FetchContext } from './fetch-context.js';
+import { FileUrlBook } from './file-urls.js';
 import * as files from './files.js';
 import { fetchManifest } from './manifest.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
@@ -141,7 +142,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     stats,
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
-  const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
+  const urls = new FileUrlBook(ctx, new SignedUrlCache(clock, pick('signedUrlTtlMs')));
   const fallbackAuth = fallbackAuthFor(options.baseUrl, options.apiKey);
   const downloaderDeps = {
     fallbackAuth,
@@ -175,7 +176,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     run: (entity, project, runName, signal) => runs.fetchRun(ctx, entity, project, runName, signal),
     listRuns: (entity, project, signal) => runs.listRuns(ctx, entity, project, runsSizes, signal),
     listRunFiles: (entity, project, runName, signal) =>
-      files.listRunFiles(ctx, entity, project, runName, signal),
+      files.listRunFiles(ctx, entity, project, runName, signal, (l, u) => urls.remember(l, u)),
     listRunArtifacts: (entity, project, runName, direction, signal) =>
       artifacts.listRunArtifacts(ctx, entity, project, runName, direction, signal),
     listArtifactTypes: (entity, project, signal) => artifacts.listArtifactTypes(ctx, entity, project, signal),

@@ -6,10 +6,9 @@ import { PermanentError, RateLimitedError, TransientError } from './errors.js';
 import type { FallbackAuth, FileUrls, UrlStage } from './fallback-url.js';
 import { stageAfterRejection } from './fallback-url.js';
 import type { FetchContext } from './fetch-context.js';
-import { fetchSignedUrl } from './files.js';
+import type { FileUrlBook } from './file-urls.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { withRetry } from './retry.js';
-import type { SignedUrlCache } from './signed-urls.js';
 import type { StatsRecorder } from './stats.js';
 import { SignedUrlRejected, storageStatusError } from './storage-status.js';
 import type { StorageClient } from './storage.js';
@@ -20,7 +19,7 @@ export interface DownloaderDeps {
   storage: StorageClient;
   /** the shared download limit; one slot per HTTP request, held while its body streams */
   limit: LimitFunction;
-  urls: SignedUrlCache;
+  urls: FileUrlBook;
   /** the W&B auth header for a fallback URL on W&B's own host, else null */
   fallbackAuth: FallbackAuth;
   retry: RetryPolicy;
@@ -33,12 +32,6 @@ export interface DownloaderDeps {
   maxSkipBytes: number;
 }
 
-export function locatorKey(locator: FileLocator): string {
-  return locator.kind === 'run-file'
-    ? JSON.stringify(['run-file', locator.entity, locator.project, locator.run, locator.name])
-    : JSON.stringify(['artifact-file', locator.artifactId, locator.path]);
-}
-
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
 /**
@@ -49,7 +42,6 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
  * authenticated fallback URL, from the same byte on; only when that fails too is it UrlExpiredError.
  */
 export class ApiRangeSource implements RangeSource {
-  private readonly key: string;
   /** set once a fresh signed URL was rejected too: the rest of this file comes from File.url */
   private fallbackOnly = false;
 
@@ -57,9 +49,7 @@ export class ApiRangeSource implements RangeSource {
     private readonly d: DownloaderDeps,
     private readonly locator: FileLocator,
     private readonly label: string,
-  ) {
-    this.key = locatorKey(locator);
-  }
+  ) {}
 
   describe(): string {
     return this.label;
@@ -94,11 +84,7 @@ export class ApiRangeSource implements RangeSource {
       async () => {
         while (pos < endExclusive) {
           if (stage !== 'fallback' || current === null) {
-            current = await this.d.urls.get(
-              this.key,
-              () => fetchSignedUrl(this.d.ctx, this.locator, this.label),
-              signal,
-            );
+            current = await this.d.urls.get(this.locator, this.label, signal);
           }
           const urls = current;
           const auth = urls.fallback === null ? null : this.d.fallbackAuth(urls.fallback);
@@ -112,7 +98,7 @@ export class ApiRangeSource implements RangeSource {
             );
           } catch (err) {
             if (!(err instanceof SignedUrlRejected)) throw err;
-            if (stage !== 'fallback') await this.d.urls.invalidate(this.key, urls.direct);
+            if (stage !== 'fallback') await this.d.urls.invalidate(this.locator, urls.direct);
             stage = stageAfterRejection(stage, err.status, auth !== null, this.label);
             if (stage === 'fallback') this.fallbackOnly = true;
             this.d.logger.debug('signed URL rejected', { file: this.label, status: err.status, next: stage });

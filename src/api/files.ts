@@ -16,12 +16,16 @@ export function mapRunFile(f: Obj, path: string): RunFileRecord {
   };
 }
 
+/** Where a listing hands the signed URLs it carried (kept in memory only: they are credentials). */
+export type UrlSink = (locator: FileLocator, urls: FileUrls) => void;
+
 export function listRunFiles(
   ctx: FetchContext,
   entity: string,
   project: string,
   runName: string,
   signal?: AbortSignal,
+  onUrls?: UrlSink,
 ): AsyncIterable<RunFileRecord[]> {
   return paginate({
     ...ctx,
@@ -32,7 +36,13 @@ export function listRunFiles(
     connection: (data) => dig(data, 'project', 'run', 'files'),
     mapEdge: (edge, path) => {
       const node = optObj(edge, 'node', path);
-      return node === null ? null : mapRunFile(node, `${path}.node`);
+      if (node === null) return null;
+      const rec = mapRunFile(node, `${path}.node`);
+      if (onUrls && typeof node.directUrl === 'string') {
+        const locator: FileLocator = { kind: 'run-file', entity, project, run: runName, name: rec.name };
+        onUrls(locator, fileUrlsOf(node, `${path}.node`));
+      }
+      return rec;
     },
   });
 }

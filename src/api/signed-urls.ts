@@ -9,8 +9,8 @@ interface Slot {
 }
 
 /**
- * Short-lived memory of signed URLs per file, so the parallel chunk fetches of one file share one
- * GraphQL lookup. A URL storage rejected is invalidated (only if it is still the current one: a
+ * Short-lived memory of signed URLs per file (filled in bulk by listings and batch queries), so the
+ * parallel chunk fetches of one file, and the files of one directory, share GraphQL lookups. A URL storage rejected is invalidated (only if it is still the current one: a
  * sibling may already have replaced it). The lookup itself is not tied to any caller's signal, so
  * one cancelled reader cannot fail the others waiting on the same URL.
  */
@@ -20,8 +20,13 @@ export class SignedUrlCache {
   constructor(
     private readonly clock: Clock,
     private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
+    private readonly maxEntries = 50_000,
   ) {}
+
+  /** Stores URLs that came in bulk (a listing page, a batch query) for files nobody asked for yet. */
+  put(key: string, urls: FileUrls): void {
+    this.set(key, { url: Promise.resolve(urls), atMs: this.clock.nowMs() });
+  }
 
   async get(key: string, resolve: () => Promise<FileUrls>, signal?: AbortSignal): Promise<FileUrls> {
     const now = this.clock.nowMs();

@@ -473,7 +473,12 @@ class Tree implements WandbMetaTree {
           r.versionIndex,
           ctx.entry.path,
         );
-        return manifestFileNode(path, r.id, ctx.entry, ctx.v.mtimeMs, ctx.v.committed, url);
+        return manifestFileNode(path, r.id, ctx.entry, ctx.v.mtimeMs, ctx.v.committed, url, {
+          entity: r.entityName,
+          project: r.projectName,
+          collection: r.collectionName,
+          version: `v${r.versionIndex}`,
+        });
       }
       case 'collection':
         return dirNode(path, this.collectionMtime(ctx.c), false, {

@@ -115,7 +115,7 @@ describe('ranged downloads (demo fixture)', () => {
       Array.from({ length: n }, (_, i) => readRange(src, i * chunk, (i + 1) * chunk)),
     );
     assert.ok(Buffer.concat(parts).equals(content.read(0, n * chunk)));
-    assert.equal(fake.counters.graphqlOps.RunFileUrl, 1);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 1);
     assert.equal(fake.counters.storageRanges, n);
     api.close();
   });
@@ -208,7 +208,7 @@ describe('ranged downloads (demo fixture)', () => {
       const size = 100_000;
       const bytes = await readRange(api.rangeSource(loc(big.run, big.file.name), 'big'), 0, size);
       assert.ok(bytes.equals(fake.fixture.contentOf(big.file.blobId)!.read(0, size)));
-      assert.equal(fake.counters.graphqlOps.RunFileUrl, 2, 'the cached URL and one fresh one');
+      assert.equal(fake.counters.graphqlOps.RunFileUrls, 2, 'the cached URL and one fresh one');
       assert.equal(fake.counters.requests.storage, 2);
       assert.equal(fake.counters.statusCounts[style === 'gcs' ? '400' : '403'], 2);
       assert.equal(fake.counters.requests['files-redirect'], 1, 'then File.url with W&B auth');
@@ -228,7 +228,7 @@ describe('ranged downloads (demo fixture)', () => {
         /fresh one, and the authenticated fallback URL answered HTTP 403, for big/.test(e.message) &&
         !e.message.includes('Signature'),
     );
-    assert.equal(fake.counters.graphqlOps.RunFileUrl, 2);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
     api.close();
   });
 
@@ -270,7 +270,7 @@ describe('ranged downloads (demo fixture)', () => {
     assert.equal(md5b64(Buffer.concat([first, rest])), big.file.md5B64);
     assert.equal(fake.counters.bytesByBlob[big.file.blobId], big.file.sizeBytes, 'no byte sent twice');
     assert.equal(fake.counters.requests['files-redirect'] ?? 0, 0, 'a fresh signed URL was enough');
-    assert.equal(fake.counters.graphqlOps.RunFileUrl, 2);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
     api.close();
   });
 
@@ -304,7 +304,7 @@ describe('signed URL expiry over time', () => {
       assert.ok((await readRange(src, 0, 50)).equals(content.read(0, 50)));
       await sleep(1300);
       assert.ok((await readRange(src, 50, 100)).equals(content.read(50, 100)));
-      assert.equal(fake.counters.graphqlOps.RunFileUrl, 2);
+      assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
       assert.equal(fake.counters.statusCounts['403'], 1);
     } finally {
       api.close();

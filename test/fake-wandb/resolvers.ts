@@ -21,6 +21,7 @@ import { compareRuns, matchRun, parseFilters, parseOrder } from './run-query.js'
 import type { UrlSigner } from './signing.js';
 import { gid } from './fixture-base.js';
 import { artifactV2Url, fileUrl } from './fallback-route.js';
+import { entriesUrlPage, fileUrlPage } from './file-url-pages.js';
 
 export interface ResolverContext {
   fixture: FixtureBase;
@@ -654,16 +655,8 @@ export class Resolvers {
         this.page(memberships(), a, (x, cursor) => ({ cursor, node: this.membership(x.coll, x.m) })),
       currentManifest: () => this.manifest(art),
       files: (a: Args) => this.artifactFiles(art, a),
-      filesByManifestEntries: (a: Args) => {
-        const wanted = Array.isArray(a.entries) ? (a.entries as { name?: unknown; digest?: unknown }[]) : [];
-        const list = wanted
-          .map((w) => art.entries.find((e) => e.path === w.name && e.digest === w.digest))
-          .filter((e): e is ManifestEntryFx => e !== undefined);
-        return {
-          ...this.page(list, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
-          uploadHeaders: [],
-        };
-      },
+      filesByManifestEntries: (a: Args) =>
+        entriesUrlPage(art.entries, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
       createdBy: () => {
         const r = art.createdByRun !== null ? p.runs.get(art.createdByRun) : undefined;
         return r ? this.run(p, r) : this.viewer();
@@ -725,12 +718,7 @@ export class Resolvers {
   }
 
   private artifactFiles(art: ArtifactFx, a: Args): Obj {
-    const names = Array.isArray(a.names) ? a.names.filter((n): n is string => typeof n === 'string') : null;
-    const list = names !== null ? art.entries.filter((e) => names.includes(e.path)) : art.entries;
-    return {
-      ...this.page(list, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
-      uploadHeaders: [],
-    };
+    return fileUrlPage(art.entries, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) }));
   }
 
   private artifactFile(art: ArtifactFx, e: ManifestEntryFx): Obj {

@@ -6,15 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { HUGE_ENTITY, HUGE_PROJECT, HUGE_RUN } from '../fake-wandb/fixtures/huge-file.js';
-import { forceCleanup, run } from '../helpers/mount.js';
-import { tempDir } from './harness.js';
+import { run } from '../helpers/mount.js';
+import { mountApp } from './app-mount.js';
 
 /**
  * 256 MiB: big enough for dozens of parallel ranged chunks on both sides of the expiry, small enough
@@ -22,46 +18,6 @@ import { tempDir } from './harness.js';
  */
 const SIZE = 256 * 1024 * 1024 + 13;
 const NAME = 'checkpoints/expiring-256m.bin';
-
-async function mountApp(
-  server: FakeWandb,
-): Promise<{ dir: string; app: RunningApp; cleanup(): Promise<void> }> {
-  const dir = await tempDir('expiry-mnt');
-  const cacheDir = await mkdtemp(join(tmpdir(), 'wandbfs-rel-expiry-cache-'));
-  let app: RunningApp;
-  try {
-    app = await startApp(
-      {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl: {},
-        mount: {},
-        timeouts: {},
-        logFile: null,
-        sdkCache: false,
-      },
-      silentLogger,
-    );
-  } catch (err) {
-    await forceCleanup(dir);
-    throw err;
-  }
-  return {
-    dir,
-    app,
-    cleanup: async () => {
-      try {
-        await app.stop();
-      } finally {
-        await forceCleanup(dir);
-        await rm(cacheDir, { recursive: true, force: true });
-      }
-    },
-  };
-}
 
 describe('signed URLs expiring GCS-style through a real mount', () => {
   let server: FakeWandb;
@@ -75,7 +31,7 @@ describe('signed URLs expiring GCS-style through a real mount', () => {
       sizeBytes: SIZE,
       seed: 2566,
     });
-    m = await mountApp(server);
+    m = await mountApp(server, 'expiry');
   });
   after(async () => {
     await m?.cleanup();
@@ -98,7 +54,7 @@ describe('signed URLs expiring GCS-style through a real mount', () => {
       `storage answered 400 ExpiredToken: ${JSON.stringify(c.statusCounts)}`,
     );
     assert.equal(c.bytesByBlob[file.blobId], SIZE, 'every byte was sent exactly once');
-    assert.ok((c.graphqlOps.RunFileUrl ?? 0) >= 2, 'a fresh URL was asked for');
+    assert.ok((c.graphqlOps.RunFileUrls ?? 0) >= 2, 'a fresh URL was asked for');
   });
 
   it('when every signed URL is refused, run files and artifact files come from their File.url', async () => {
