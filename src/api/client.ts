@@ -9,7 +9,9 @@ import type { ApiStats, WandbApi } from './client-interface.js';
 import { Connectivity } from './connectivity.js';
 import { ApiRangeSource } from './download.js';
 import * as entities from './entities.js';
+import { fallbackAuthFor } from './fallback-url.js';
 import type { FetchContext } from './fetch-context.js';
+import { FileUrlBook } from './file-urls.js';
 import * as files from './files.js';
 import { VIEWER } from './queries/viewer.js';
 import { fetchManifest } from './manifest.js';
@@ -60,7 +62,7 @@ export interface WandbApiOptions {
   retry?: Partial<RetryPolicy>;
   /** storage retry policy, same defaults; attempts and deadline restart whenever bytes arrived */
   downloadRetry?: Partial<RetryPolicy>;
-  /** how long a signed URL is reused before asking W&B again (default 5 min; 401/403 refresh anyway) */
+  /** how long a signed URL is reused before asking W&B again (default 5 min; 400/401/403 refresh anyway) */
   signedUrlTtlMs?: number;
   /** bytes coalesced before each sink call (default 1 MiB) */
   sinkBatchBytes?: number;
@@ -150,8 +152,17 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     connectivity,
   });
   const downloadRetry = { ...DEFAULT_RETRY_POLICY, ...options.downloadRetry };
-  const urls = new SignedUrlCache(clock, pick('signedUrlTtlMs'));
-  const fetchDeps = { ctx, storage, limit: downloadLimit, retry: downloadRetry, retryDeps, stats };
+  const urls = new FileUrlBook(ctx, new SignedUrlCache(clock, pick('signedUrlTtlMs')));
+  const fallbackAuth = fallbackAuthFor(options.baseUrl, options.apiKey);
+  const fetchDeps = {
+    ctx,
+    fallbackAuth,
+    storage,
+    limit: downloadLimit,
+    retry: downloadRetry,
+    retryDeps,
+    stats,
+  };
   const downloaderDeps = {
     ...fetchDeps,
     urls,
@@ -161,7 +172,7 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   };
   const manifestDeps = { ...fetchDeps, maxManifestBytes: pick('maxManifestBytes') };
   return {
-    ...queryMethods(ctx, runsSizes),
+    ...queryMethods(ctx, runsSizes, urls),
     manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
       fetchManifest(manifestDeps, artifactId, signal),
     rangeSource: (locator: FileLocator, label: string): RangeSource =>
@@ -214,6 +225,7 @@ function runsPageSizes(
 function queryMethods(
   ctx: FetchContext,
   runsSizes: runs.RunsListingSizes,
+  urls: FileUrlBook,
 ): Omit<WandbApi, 'manifest' | 'rangeSource' | 'stats'> {
   return {
     viewer: (signal) => entities.fetchViewer(ctx, signal),
@@ -223,7 +235,7 @@ function queryMethods(
     run: (entity, project, runName, signal) => runs.fetchRun(ctx, entity, project, runName, signal),
     listRuns: (entity, project, signal) => runs.listRuns(ctx, entity, project, runsSizes, signal),
     listRunFiles: (entity, project, runName, signal) =>
-      files.listRunFiles(ctx, entity, project, runName, signal),
+      files.listRunFiles(ctx, entity, project, runName, signal, (l, u) => urls.remember(l, u)),
     listRunArtifacts: (entity, project, runName, direction, signal) =>
       artifacts.listRunArtifacts(ctx, entity, project, runName, direction, signal),
     listArtifactTypes: (entity, project, signal) => artifacts.listArtifactTypes(ctx, entity, project, signal),

@@ -1,12 +1,13 @@
 import type { LimitFunction } from 'p-limit';
 import type { Logger } from '../core/log.js';
 import { runLimited } from './abort.js';
-import { PermanentError, RateLimitedError, TransientError, UrlExpiredError } from './errors.js';
+import { PermanentError, RateLimitedError, TransientError } from './errors.js';
+import type { FallbackAuth, FileUrls, UrlStage } from './fallback-url.js';
+import { stageAfterRejection } from './fallback-url.js';
 import type { FetchContext } from './fetch-context.js';
-import { fetchSignedUrl } from './files.js';
+import type { FileUrlBook } from './file-urls.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { withRetry } from './retry.js';
-import type { SignedUrlCache } from './signed-urls.js';
 import type { StatsRecorder } from './stats.js';
 import { SignedUrlRejected, storageStatusError } from './storage-status.js';
 import type { StorageClient } from './storage.js';
@@ -17,7 +18,9 @@ export interface DownloaderDeps {
   storage: StorageClient;
   /** the shared download limit; one slot per HTTP request, held while its body streams */
   limit: LimitFunction;
-  urls: SignedUrlCache;
+  urls: FileUrlBook;
+  /** the W&B auth header for a fallback URL on W&B's own host, else null */
+  fallbackAuth: FallbackAuth;
   retry: RetryPolicy;
   retryDeps: RetryDeps;
   stats: StatsRecorder;
@@ -28,30 +31,24 @@ export interface DownloaderDeps {
   maxSkipBytes: number;
 }
 
-export function locatorKey(locator: FileLocator): string {
-  return locator.kind === 'run-file'
-    ? JSON.stringify(['run-file', locator.entity, locator.project, locator.run, locator.name])
-    : JSON.stringify(['artifact-file', locator.artifactId, locator.path]);
-}
-
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
 /**
  * Byte ranges of one W&B file over its signed URL. Resolves the URL lazily (shared per file), streams
  * each response into the sink chunk by chunk (the sink's promise is the back-pressure), resumes after
- * 429/5xx/resets/stalls from the first byte not yet delivered, and on 401/403 from storage asks W&B
- * for a fresh URL once before giving up with UrlExpiredError.
+ * 429/5xx/resets/stalls from the first byte not yet delivered. A signed URL storage rejects (400 as
+ * GCS answers an expired one, 401, 403) is replaced by a fresh one from W&B once, then by the
+ * authenticated fallback URL, from the same byte on; only when that fails too is it UrlExpiredError.
  */
 export class ApiRangeSource implements RangeSource {
-  private readonly key: string;
+  /** set once a fresh signed URL was rejected too: the rest of this file comes from File.url */
+  private fallbackOnly = false;
 
   constructor(
     private readonly d: DownloaderDeps,
     private readonly locator: FileLocator,
     private readonly label: string,
-  ) {
-    this.key = locatorKey(locator);
-  }
+  ) {}
 
   describe(): string {
     return this.label;
@@ -73,38 +70,37 @@ export class ApiRangeSource implements RangeSource {
     }
     let pos = start;
     let progressMark = start;
-    // One refresh per stretch without progress: an expired URL is normal on a long-lived mount, a
-    // fresh URL that is rejected again is not.
-    let mayRefresh = true;
+    // An expired URL is normal on a long-lived mount: refresh once per stretch without progress,
+    // then the authenticated fallback, which this source keeps using once it was needed.
+    let stage: UrlStage = this.fallbackOnly ? 'fallback' : 'signed';
+    let current: FileUrls | null = null;
     const deliver = async (chunk: Buffer): Promise<void> => {
       await sink(chunk);
       pos += chunk.length;
-      mayRefresh = true;
+      if (stage === 'fresh') stage = 'signed';
     };
     await withRetry(
       async () => {
         while (pos < endExclusive) {
-          const url = await this.d.urls.get(
-            this.key,
-            () => fetchSignedUrl(this.d.ctx, this.locator, this.label),
-            signal,
-          );
+          if (stage !== 'fallback' || current === null) {
+            current = await this.d.urls.get(this.locator, this.label, signal);
+          }
+          const urls = current;
+          const auth = urls.fallback === null ? null : this.d.fallbackAuth(urls.fallback);
+          const target = stage === 'fallback' && urls.fallback !== null ? urls.fallback : urls.direct;
+          const headers = stage === 'fallback' ? (auth ?? {}) : {};
           try {
             await runLimited(
               this.d.limit,
-              () => this.rangeOnce(url, pos, endExclusive, deliver, signal),
+              () => this.rangeOnce(target, headers, pos, endExclusive, deliver, signal),
               signal,
             );
           } catch (err) {
             if (!(err instanceof SignedUrlRejected)) throw err;
-            await this.d.urls.invalidate(this.key, url);
-            if (!mayRefresh) {
-              throw new UrlExpiredError(
-                `storage rejected a fresh signed URL (HTTP ${err.status}) for ${this.label}`,
-              );
-            }
-            mayRefresh = false;
-            this.d.logger.debug('signed URL rejected, fetching a fresh one', { file: this.label });
+            if (stage !== 'fallback') await this.d.urls.invalidate(this.locator, urls.direct);
+            stage = stageAfterRejection(stage, err.status, auth !== null, this.label);
+            if (stage === 'fallback') this.fallbackOnly = true;
+            this.d.logger.debug('signed URL rejected', { file: this.label, status: err.status, next: stage });
           }
         }
       },
@@ -131,16 +127,29 @@ export class ApiRangeSource implements RangeSource {
     );
   }
 
+  /** The typed error for a storage answer that is neither 200 nor 206; counts throttling. */
+  private statusFailure(res: Parameters<typeof storageStatusError>[0]): Error {
+    const err = storageStatusError(res, this.label, this.d.retryDeps.clock.nowMs());
+    if (
+      err instanceof RateLimitedError ||
+      (err instanceof TransientError && err.retryAfterMs !== undefined)
+    ) {
+      this.d.stats.throttled();
+    }
+    return err;
+  }
+
   /** One GET from `from`; delivers what it receives (possibly less than asked) and returns. */
   private async rangeOnce(
     url: string,
+    headers: Record<string, string>,
     from: number,
     end: number,
     deliver: (chunk: Buffer) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
     const { storage } = this.d;
-    const res = await storage.get(url, { range: `bytes=${from}-${end - 1}` }, signal, this.label);
+    const res = await storage.get(url, { ...headers, range: `bytes=${from}-${end - 1}` }, signal, this.label);
     const status = res.statusCode ?? 0;
     let bodyOffset: number;
     let until = end;
@@ -161,14 +170,7 @@ export class ApiRangeSource implements RangeSource {
       bodyOffset = 0;
     } else {
       storage.discard(res);
-      const err = storageStatusError(res, this.label, this.d.retryDeps.clock.nowMs());
-      if (
-        err instanceof RateLimitedError ||
-        (err instanceof TransientError && err.retryAfterMs !== undefined)
-      ) {
-        this.d.stats.throttled();
-      }
-      throw err;
+      throw this.statusFailure(res);
     }
 
     let batch: Buffer[] = [];

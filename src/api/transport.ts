@@ -8,7 +8,8 @@ import { PermanentError, TransientError } from './errors.js';
 import { errorForStatus, truncate } from './http-errors.js';
 import type { GqlOperation } from './queries/operation.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
-import { parseRetryAfter, withRetry } from './retry.js';
+import { withRetry } from './retry.js';
+import { rateLimitOf, retryDelayOf } from './rate-limit.js';
 import { linkedController, raceAbort, runLimited } from './abort.js';
 import type { Obj } from './shape.js';
 import { isObj } from './shape.js';
@@ -70,11 +71,12 @@ export class GraphqlTransport {
     return withRetry(
       async (ctx) => {
         this.failIfOffline(op);
-        await this.o.gate.wait(signal);
-        // A call cancelled while queued behind the limit returns now, not when a slot frees.
+        // A call cancelled while queued behind the limit returns now, not when a slot frees. The gate
+        // is passed inside the slot, so requests queued behind the limit see the latest rate limit.
         return runLimited(
           this.o.limit,
           async () => {
+            await this.o.gate.wait(signal);
             // W&B may have gone away while this call waited for a slot.
             this.failIfOffline(op);
             return this.attempt(op, variables, ctx.remainingMs, signal);
@@ -135,7 +137,12 @@ export class GraphqlTransport {
         this.o.stats.graphqlRequest();
         const res = await this.fetchImpl(input, { ...init, signal: link.controller.signal });
         this.o.connectivity?.markReachable();
-        if (res.ok) return res;
+        // RateLimit-Remaining/-Reset slow every request down before W&B has to answer 429.
+        const slowed = this.o.gate.observe(rateLimitOf((h) => res.headers.get(h)));
+        if (res.ok) {
+          if (slowed) this.o.stats.throttled();
+          return res;
+        }
         throw await this.statusError(res, op);
       };
       const request = { ...createRequest(op.document, variables), key: this.nextKey++ };
@@ -177,7 +184,7 @@ export class GraphqlTransport {
   }
 
   private async statusError(res: Response, op: GqlOperation): Promise<WandbfsError> {
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.o.retryDeps.clock.nowMs());
+    const retryAfterMs = retryDelayOf((h) => res.headers.get(h), res.status, this.o.retryDeps.clock.nowMs());
     if (res.status === 429 || retryAfterMs !== undefined) this.o.stats.throttled();
     if (retryAfterMs !== undefined) this.o.gate.holdFor(retryAfterMs);
     let body = '';

@@ -168,10 +168,24 @@ export interface ListedRun {
   outputArtifacts: InlinePage<RunArtifactLink> | null;
 }
 
+/** The collection an artifact version is browsed through, and its version name there ('v3'). */
+export interface MembershipScope {
+  entity: string;
+  project: string;
+  collection: string;
+  version: string;
+}
+
 /** Where the bytes of one file come from; the download layer turns it into a (fresh) signed URL. */
 export type FileLocator =
   | { kind: 'run-file'; entity: string; project: string; run: string; name: string }
-  | { kind: 'artifact-file'; artifactId: string; path: string };
+  | {
+      kind: 'artifact-file';
+      artifactId: string;
+      path: string;
+      /** file URLs are asked through this membership when known (registry access needs it) */
+      via?: MembershipScope;
+    };
 
 /** A page of a listing, as yielded by the fetchers. */
 export type Page<T> = T[];

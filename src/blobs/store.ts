@@ -65,7 +65,7 @@ export interface BlobCacheOptions {
   streamWindowBytes?: number;
   /** How often recorded access times and counters are written to the db. */
   accessFlushMs?: number;
-  /** W&B SDK cache root to reuse blobs from; undefined = $WANDB_CACHE_DIR or ~/.cache/wandb; null = off. */
+  /** W&B SDK cache root to reuse blobs from; undefined = $WANDB_CACHE_DIR or ${XDG_CACHE_HOME:-~/.cache}/wandb; null = off. */
   sdkCacheDir?: string | null;
   /** Clean leftovers and reconcile the index in the background after start (default true). */
   backgroundCleanup?: boolean;

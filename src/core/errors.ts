@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'ERR_FS_NOXATTR'
   | 'ERR_FS_BADF'
   | 'ERR_FS_UNREADABLE'
+  | 'ERR_FS_REFERENCE'
   | 'ERR_FS_SHORT_READ'
   | 'ERR_FS_TIMEOUT'
   | 'ERR_FS_SHUTDOWN'

@@ -14,6 +14,7 @@ import {
   NotASymlinkError,
   NoXattrError,
   ReadOnlyError,
+  ReferenceUnreadableError,
   ShortReadError,
   ShuttingDownError,
   UnreadableError,
@@ -256,9 +257,12 @@ export class FsCore {
         this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
         return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader, digest: c.digest };
       }
-      case 'reference':
-        this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: c.ref });
-        throw new UnreadableError(node.path, `reference-only entry (${c.ref}); fetch it from its source`);
+      case 'reference': {
+        // the displayed form: an https reference's query string may carry a token
+        const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/, '');
+        this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: uri });
+        throw new ReferenceUnreadableError(node.path, uri);
+      }
       case 'unreadable':
         this.o.log.warn('file is not readable', { path: node.path, reason: c.reason });
         throw new UnreadableError(node.path, c.reason);

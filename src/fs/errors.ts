@@ -54,6 +54,16 @@ export class UnreadableError extends WandbfsError {
   }
 }
 
+/**
+ * A reference entry (s3://, gs://, https://, wandb-artifact://) whose bytes live outside W&B and
+ * cannot be read from here: a permission-style refusal (EACCES), not an I/O failure of the mount.
+ */
+export class ReferenceUnreadableError extends WandbfsError {
+  constructor(path: string, uri: string) {
+    super('ERR_FS_REFERENCE', `${path} is a reference to ${uri}, which cannot be read from here`);
+  }
+}
+
 /** The blob reader returned fewer bytes than the file's size promises: never pass that on as EOF. */
 export class ShortReadError extends WandbfsError {
   constructor(path: string, position: number, sizeBytes: number) {

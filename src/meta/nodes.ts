@@ -1,4 +1,5 @@
 import { md5FromBase64 } from '../core/digest.js';
+import type { MembershipScope } from '../api/types.js';
 import type { FileContent, FileNode, Node } from './types.js';
 import type { EntryRow, FileRow, RunRow } from './store/index.js';
 
@@ -86,6 +87,7 @@ export function manifestFileNode(
   mtimeMs: number,
   immutable: boolean,
   url: string,
+  via?: MembershipScope,
 ): FileNode {
   const xattrs: Record<string, string> = {
     'user.wandb.id': artifactId,
@@ -100,7 +102,12 @@ export function manifestFileNode(
   } else {
     const digest = md5FromBase64(entry.digest);
     content = digest
-      ? { type: 'blob', digest, locator: { kind: 'artifact-file', artifactId, path: entry.path } }
+      ? {
+          type: 'blob',
+          digest,
+          // via: file URLs are asked in bulk through the collection being browsed
+          locator: { kind: 'artifact-file', artifactId, path: entry.path, ...(via ? { via } : {}) },
+        }
       : { type: 'unreadable', reason: 'manifest entry has no valid MD5 digest' };
     xattrs['user.wandb.digest_algo'] = digest ? 'md5' : 'unknown';
   }

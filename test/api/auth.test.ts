@@ -105,6 +105,8 @@ describe('the API key never leaks', () => {
       await api.viewer().catch(record);
       fake.resetFaults();
       fake.faults.storage.expireUrls = true;
+      // The authenticated File.url carries the key: its failure must not show it either.
+      fake.faults.storage.fallbackStatus = 403;
       await readRange(src, 0, 10).catch(record);
       await wrong.viewer().catch(record);
     } finally {

@@ -115,7 +115,7 @@ describe('ranged downloads (demo fixture)', () => {
       Array.from({ length: n }, (_, i) => readRange(src, i * chunk, (i + 1) * chunk)),
     );
     assert.ok(Buffer.concat(parts).equals(content.read(0, n * chunk)));
-    assert.equal(fake.counters.graphqlOps.RunFileUrl, 1);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 1);
     assert.equal(fake.counters.storageRanges, n);
     api.close();
   });
@@ -200,26 +200,77 @@ describe('ranged downloads (demo fixture)', () => {
     api.close();
   });
 
-  it('expired URLs: refreshed once through GraphQL, then UrlExpiredError', async () => {
+  for (const style of ['gcs', 's3'] as const) {
+    it(`expired URLs (${style}): one fresh URL, then the authenticated File.url serves the bytes`, async () => {
+      const api = apiFor(fake);
+      fake.faults.storage.expiryStyle = style;
+      fake.faults.storage.expireUrls = true;
+      const size = 100_000;
+      const bytes = await readRange(api.rangeSource(loc(big.run, big.file.name), 'big'), 0, size);
+      assert.ok(bytes.equals(fake.fixture.contentOf(big.file.blobId)!.read(0, size)));
+      assert.equal(fake.counters.graphqlOps.RunFileUrls, 2, 'the cached URL and one fresh one');
+      assert.equal(fake.counters.requests.storage, 2);
+      assert.equal(fake.counters.statusCounts[style === 'gcs' ? '400' : '403'], 2);
+      assert.equal(fake.counters.requests['files-redirect'], 1, 'then File.url with W&B auth');
+      api.close();
+    });
+  }
+
+  it('when File.url fails too, the error says that the signed, fresh and fallback URLs all failed', async () => {
     const api = apiFor(fake);
+    fake.faults.storage.expiryStyle = 'gcs';
     fake.faults.storage.expireUrls = true;
+    fake.faults.storage.fallbackStatus = 403;
     await assert.rejects(
       readRange(api.rangeSource(loc(big.run, big.file.name), 'big'), 0, 100),
-      (e) => e instanceof UrlExpiredError && !e.message.includes('Signature'),
+      (e) =>
+        e instanceof UrlExpiredError &&
+        /fresh one, and the authenticated fallback URL answered HTTP 403, for big/.test(e.message) &&
+        !e.message.includes('Signature'),
     );
-    assert.equal(fake.counters.graphqlOps.RunFileUrl, 2);
-    assert.equal(fake.counters.requests.storage, 2);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
     api.close();
   });
 
-  it('an expired manifest URL is refreshed once, then UrlExpiredError', async () => {
+  it('an artifact file falls back to its /artifactsV2/ URL', async () => {
+    const api = apiFor(fake);
+    const art = fake.fixture.artifact(
+      fake.fixture.project(E, P)!.collections[0]!.memberships[0]!.artifactId,
+    )!;
+    const e = art.entries.find((x) => x.ref === null && x.size > 0)!;
+    fake.faults.storage.expiryStyle = 'gcs';
+    fake.faults.storage.expireUrls = true;
+    const src = api.rangeSource({ kind: 'artifact-file', artifactId: art.id, path: e.path }, e.path);
+    assert.equal(md5b64(await readRange(src, 0, e.size)), e.digest);
+    assert.equal(fake.counters.requests['artifacts-v2'], 1);
+    api.close();
+  });
+
+  it('an expired manifest URL is refreshed once, then read through its File.url', async () => {
     const api = apiFor(fake);
     const art = fake.fixture.project(E, P)!.collections[0]!.memberships[0]!.artifactId;
+    fake.faults.storage.expiryStyle = 'gcs';
     fake.faults.storage.expireUrls = true;
-    await assert.rejects(api.manifest(art), UrlExpiredError);
-    assert.equal(fake.counters.graphqlOps.ArtifactManifest, 2);
-    fake.faults.storage.expireUrls = false;
     assert.ok((await api.manifest(art)).entries.length > 0);
+    assert.equal(fake.counters.graphqlOps.ArtifactManifest, 2);
+    assert.equal(fake.counters.requests['files-redirect'], 1);
+    fake.faults.storage.fallbackStatus = 401;
+    await assert.rejects(api.manifest(art), /authenticated fallback URL answered HTTP 401/);
+    api.close();
+  });
+
+  it('a URL that expires between ranges is refreshed without re-reading delivered bytes', async () => {
+    const api = apiFor(fake, { sinkBatchBytes: 64 * 1024 });
+    fake.faults.storage.expiryStyle = 'gcs';
+    const src = api.rangeSource(loc(big.run, big.file.name), 'big');
+    const half = Math.floor(big.file.sizeBytes / 2);
+    const first = await readRange(src, 0, half);
+    fake.faults.storage.expireIssuedAtBytes = fake.counters.storageBytes;
+    const rest = await readRange(src, half, big.file.sizeBytes);
+    assert.equal(md5b64(Buffer.concat([first, rest])), big.file.md5B64);
+    assert.equal(fake.counters.bytesByBlob[big.file.blobId], big.file.sizeBytes, 'no byte sent twice');
+    assert.equal(fake.counters.requests['files-redirect'] ?? 0, 0, 'a fresh signed URL was enough');
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
     api.close();
   });
 
@@ -253,7 +304,7 @@ describe('signed URL expiry over time', () => {
       assert.ok((await readRange(src, 0, 50)).equals(content.read(0, 50)));
       await sleep(1300);
       assert.ok((await readRange(src, 50, 100)).equals(content.read(50, 100)));
-      assert.equal(fake.counters.graphqlOps.RunFileUrl, 2);
+      assert.equal(fake.counters.graphqlOps.RunFileUrls, 2);
       assert.equal(fake.counters.statusCounts['403'], 1);
     } finally {
       api.close();

@@ -35,6 +35,8 @@ describe('units', () => {
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/x' }, '/home/u'), '/x/wandbfs');
     assert.equal(defaultSdkCacheDir({}, '/home/u'), '/home/u/.cache/wandb');
     assert.equal(defaultSdkCacheDir({ WANDB_CACHE_DIR: '/w' }, '/home/u'), '/w');
+    assert.equal(defaultSdkCacheDir({ XDG_CACHE_HOME: '/x' }, '/home/u'), '/x/wandb', 'as the SDK finds it');
+    assert.equal(defaultSdkCacheDir({ XDG_CACHE_HOME: '/x', WANDB_CACHE_DIR: '/w' }, '/home/u'), '/w');
   });
 });
 

@@ -1,5 +1,5 @@
 /** What tests observe: requests per route and operation, bytes and ranges served, concurrency, statuses. */
-export type Route = 'graphql' | 'storage' | 'files-redirect' | 'other';
+export type Route = 'graphql' | 'storage' | 'files-redirect' | 'artifacts-v2' | 'other';
 
 export interface Counters {
   requests: Record<string, number>;
@@ -10,6 +10,8 @@ export interface Counters {
   storageRanges: number;
   /** storage requests per blob id (a blob cache test asserts a warm read fetched nothing) */
   storageByBlob: Record<string, number>;
+  /** body bytes sent per blob, over signed URLs and the authenticated fallbacks alike */
+  bytesByBlob: Record<string, number>;
   inFlight: { graphql: number; storage: number };
   maxInFlight: { graphql: number; storage: number };
   /** HTTP status of every response by route-independent code, plus 'reset' for dropped connections */
@@ -23,6 +25,7 @@ export function emptyCounters(): Counters {
     storageBytes: 0,
     storageRanges: 0,
     storageByBlob: {},
+    bytesByBlob: {},
     inFlight: { graphql: 0, storage: 0 },
     maxInFlight: { graphql: 0, storage: 0 },
     statusCounts: {},
@@ -37,6 +40,7 @@ export function resetCounters(c: Counters): void {
   c.storageBytes = 0;
   c.storageRanges = 0;
   c.storageByBlob = fresh.storageByBlob;
+  c.bytesByBlob = fresh.bytesByBlob;
   c.statusCounts = fresh.statusCounts;
   c.maxInFlight.graphql = c.inFlight.graphql;
   c.maxInFlight.storage = c.inFlight.storage;

@@ -201,3 +201,23 @@ test('counters: requests, operations, bytes, ranges, in-flight maxima, statuses'
   assert.deepEqual(s.counters.requests, {});
   assert.equal(s.counters.storageBytes, 0);
 });
+
+test('a quota sends RateLimit-Remaining/-Reset on every answer and 429 past it, with the chosen headers', async () => {
+  s.faults.graphql.quota = { limit: 2, windowMs: 60_000 };
+  s.faults.graphql.rateLimitHeaders = 'ratelimit';
+  const a = await gql(s, VIEWER);
+  assert.equal(a.status, 200);
+  assert.equal(a.headers.get('ratelimit-remaining'), '1');
+  assert.ok(Number(a.headers.get('ratelimit-reset')) > 59);
+  assert.equal((await gql(s, VIEWER)).headers.get('ratelimit-remaining'), '0');
+  const over = await gql(s, VIEWER);
+  assert.equal(over.status, 429);
+  assert.equal(over.headers.get('ratelimit-remaining'), '0');
+  assert.equal(over.headers.get('retry-after'), null, "'ratelimit' sends no Retry-After");
+  s.faults.graphql.rateLimitHeaders = 'both';
+  const both = await gql(s, VIEWER);
+  assert.equal(both.status, 429);
+  assert.ok(Number(both.headers.get('retry-after')) >= 59);
+  s.faults.graphql.rateLimitHeaders = 'retry-after';
+  assert.equal((await gql(s, VIEWER)).headers.get('retry-after') !== null, true);
+});

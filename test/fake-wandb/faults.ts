@@ -1,5 +1,6 @@
 /** Fault knobs, mutable at runtime by tests. Rates are probabilities in [0, 1] drawn from a seeded PRNG. */
 import { Prng } from './prng.js';
+import type { Quota, RateLimitHeaders } from './rate-limit.js';
 
 export interface RouteFaults {
   /** added delay before every response */
@@ -11,6 +12,10 @@ export interface RouteFaults {
   rate503: number;
   /** probability the connection is destroyed without any response */
   resetRate: number;
+  /** what a 429 carries: Retry-After, RateLimit-Remaining/-Reset, or both */
+  rateLimitHeaders: RateLimitHeaders;
+  /** a request quota: every answer carries RateLimit-* headers, requests over it get 429; null = none */
+  quota: Quota | null;
 }
 
 export interface StorageFaults extends RouteFaults {
@@ -23,9 +28,24 @@ export interface StorageFaults extends RouteFaults {
   /** send headers and up to stallAfterBytes body bytes, then never finish */
   stall: boolean;
   stallAfterBytes: number;
-  /** every signed URL answers 403 as if expired */
+  /** every signed URL answers as expired (see expiryStyle); the authenticated fallbacks still serve */
   expireUrls: boolean;
+  /**
+   * How an expired signed URL answers: 'gcs' = HTTP 400 with `<Code>ExpiredToken</Code>` (Google
+   * Cloud Storage, where W&B SaaS keeps files), 's3' = HTTP 403 AccessDenied.
+   */
+  expiryStyle: ExpiryStyle;
+  /**
+   * Once storage has sent this many body bytes (Counters.storageBytes), every URL signed so far
+   * expires, as if the download outlived their lifetime; URLs signed afterwards work. One-shot:
+   * it resets to null when it fires.
+   */
+  expireIssuedAtBytes: number | null;
+  /** the authenticated fallback URLs (File.url, /artifactsV2/) answer this status; null = serve */
+  fallbackStatus: number | null;
 }
+
+export type ExpiryStyle = 'gcs' | 's3';
 
 export interface Faults {
   graphql: RouteFaults;
@@ -33,10 +53,19 @@ export interface Faults {
 }
 
 function routeDefaults(): RouteFaults {
-  return { latencyMs: 0, rate429: 0, retryAfterSec: 1, rate500: 0, rate503: 0, resetRate: 0 };
+  return {
+    latencyMs: 0,
+    rate429: 0,
+    retryAfterSec: 1,
+    rate500: 0,
+    rate503: 0,
+    resetRate: 0,
+    rateLimitHeaders: 'retry-after',
+    quota: null,
+  };
 }
 
-export function defaultFaults(): Faults {
+export function defaultFaults(expiryStyle: ExpiryStyle = 's3'): Faults {
   return {
     graphql: routeDefaults(),
     storage: {
@@ -47,6 +76,9 @@ export function defaultFaults(): Faults {
       stall: false,
       stallAfterBytes: 64 * 1024,
       expireUrls: false,
+      expiryStyle,
+      expireIssuedAtBytes: null,
+      fallbackStatus: null,
     },
   };
 }

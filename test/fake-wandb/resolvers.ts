@@ -25,6 +25,8 @@ import { matchRun, parseFilters } from './run-query.js';
 import { orderedRuns } from './run-order.js';
 import type { UrlSigner } from './signing.js';
 import { gid } from './fixture-base.js';
+import { artifactV2Url, fileUrl } from './fallback-route.js';
+import { entriesUrlPage, fileUrlPage } from './file-url-pages.js';
 
 export interface ResolverContext {
   fixture: FixtureBase;
@@ -82,7 +84,7 @@ export class Resolvers {
   }
 
   private filesUrl(blobId: string, name: string): string {
-    return `${this.c.baseUrl}/files/${blobId}?name=${encodeURIComponent(name)}`;
+    return fileUrl(this.c.baseUrl, blobId, name);
   }
 
   root(): Obj {
@@ -672,16 +674,8 @@ export class Resolvers {
         this.page(memberships(), a, (x, cursor) => ({ cursor, node: this.membership(x.coll, x.m) })),
       currentManifest: () => this.manifest(art),
       files: (a: Args) => this.artifactFiles(art, a),
-      filesByManifestEntries: (a: Args) => {
-        const wanted = Array.isArray(a.entries) ? (a.entries as { name?: unknown; digest?: unknown }[]) : [];
-        const list = wanted
-          .map((w) => art.entries.find((e) => e.path === w.name && e.digest === w.digest))
-          .filter((e): e is ManifestEntryFx => e !== undefined);
-        return {
-          ...this.page(list, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
-          uploadHeaders: [],
-        };
-      },
+      filesByManifestEntries: (a: Args) =>
+        entriesUrlPage(art.entries, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
       createdBy: () => {
         const r = art.createdByRun !== null ? p.runs.get(art.createdByRun) : undefined;
         return r ? this.run(p, r) : this.viewer();
@@ -743,12 +737,7 @@ export class Resolvers {
   }
 
   private artifactFiles(art: ArtifactFx, a: Args): Obj {
-    const names = Array.isArray(a.names) ? a.names.filter((n): n is string => typeof n === 'string') : null;
-    const list = names !== null ? art.entries.filter((e) => names.includes(e.path)) : art.entries;
-    return {
-      ...this.page(list, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) })),
-      uploadHeaders: [],
-    };
+    return fileUrlPage(art.entries, a, (e, cursor) => ({ cursor, node: this.artifactFile(art, e) }));
   }
 
   private artifactFile(art: ArtifactFx, e: ManifestEntryFx): Obj {
@@ -759,7 +748,12 @@ export class Resolvers {
       id: gid('ArtifactFile', `${art.id}:${e.path}`),
       name: e.path,
       displayName: e.path,
-      url: (a: Args) => (a.upload === true ? null : stored !== null ? this.filesUrl(stored, e.path) : e.ref),
+      url: async (a: Args) => {
+        if (a.upload === true) return null;
+        if (content === undefined) return e.ref;
+        const hex = Buffer.from(await content.md5B64Async(), 'base64').toString('hex');
+        return artifactV2Url(this.c.baseUrl, art, e, hex);
+      },
       // Reference entries cannot be served by W&B: their URL is the reference itself.
       directUrl: () => (stored !== null ? this.signedUrl(stored) : (e.ref ?? '')),
       sizeBytes: e.size,

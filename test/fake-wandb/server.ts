@@ -1,5 +1,5 @@
 /**
- * The local fake W&B server: GraphQL + signed-URL storage + authenticated redirects, with fault
+ * The local fake W&B server: GraphQL + signed-URL storage + the authenticated fallback URLs, with fault
  * injection and counters. Start one per test file (port 0); stop()/start() simulate an outage on
  * the same port.
  */
@@ -7,11 +7,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bump, emptyCounters, resetCounters, type Counters, type Route } from './counters.js';
-import { defaultFaults, drawFault, FAULT_SEED, type Faults, type RouteFaults } from './faults.js';
+import {
+  defaultFaults,
+  drawFault,
+  FAULT_SEED,
+  type ExpiryStyle,
+  type Faults,
+  type RouteFaults,
+} from './faults.js';
+import { handleFallback, isFallbackPath } from './fallback-route.js';
 import type { FixtureBase } from './fixture-base.js';
 import type { Fixture, FixtureName } from './fixture-types.js';
 import { loadFixture } from './fixtures/index.js';
-import { handleGraphql, isAuthorized, sendJson, sendUnauthorized } from './graphql-route.js';
+import { handleGraphql, sendJson } from './graphql-route.js';
 import { Prng } from './prng.js';
 import { ListingControls } from './listing-controls.js';
 import {
@@ -20,12 +28,13 @@ import {
   type PageWeight,
   type PageWeightStats,
 } from './page-weight.js';
+import { QuotaWindow, tooManyHeaders } from './rate-limit.js';
 import type { ResolverContext } from './resolvers.js';
 import { UrlSigner } from './signing.js';
 import { handleStorage } from './storage-route.js';
 
 export type { Counters } from './counters.js';
-export type { Faults, RouteFaults, StorageFaults } from './faults.js';
+export type { ExpiryStyle, Faults, RouteFaults, StorageFaults } from './faults.js';
 export type { Fixture, FixtureName } from './fixture-types.js';
 export type { PageWeight, PageWeightStats } from './page-weight.js';
 export type { ListingControls } from './listing-controls.js';
@@ -43,6 +52,11 @@ export interface FakeWandbOptions {
   signedUrlTtlMs?: number;
   /** initial page weight knobs (see page-weight.ts); later changes go through `pageWeight` */
   pageWeight?: Partial<PageWeight>;
+  /**
+   * How expired signed URLs answer (faults.storage.expiryStyle starts here and resetFaults returns
+   * to it): 'gcs' = 400 ExpiredToken as W&B SaaS storage does, 's3' = 403 (default)
+   */
+  expiryStyle?: ExpiryStyle;
 }
 
 export interface FakeWandb {
@@ -70,7 +84,7 @@ export interface FakeWandb {
 }
 
 class FakeWandbServer implements FakeWandb {
-  faults: Faults = defaultFaults();
+  faults: Faults;
   counters: Counters = emptyCounters();
   pageWeight: PageWeight;
   readonly pageWeightStats: PageWeightStats = emptyPageWeightStats();
@@ -81,7 +95,10 @@ class FakeWandbServer implements FakeWandb {
   private readonly sockets = new Set<Socket>();
   private readonly signer: UrlSigner;
   private readonly maxPageSize: number;
+  private readonly expiryStyle: ExpiryStyle;
   private prng = new Prng(FAULT_SEED);
+  /** request quotas of the graphql and the storage routes */
+  private readonly quotas = [new QuotaWindow(), new QuotaWindow()] as const;
   private port: number;
   private listening = false;
   private closed = false;
@@ -94,6 +111,8 @@ class FakeWandbServer implements FakeWandb {
     this.maxPageSize = opts.maxPageSize ?? 100;
     this.initialPageWeight = { ...defaultPageWeight(), ...opts.pageWeight };
     this.pageWeight = { ...this.initialPageWeight };
+    this.expiryStyle = opts.expiryStyle ?? 's3';
+    this.faults = defaultFaults(this.expiryStyle);
     this.signer = new UrlSigner(opts.signedUrlTtlMs ?? 3_600_000);
     this.port = opts.port ?? 0;
     // 1 MiB buffers: with the 64 KiB default a Node server caps well below what clients can take.
@@ -120,7 +139,7 @@ class FakeWandbServer implements FakeWandb {
   }
 
   resetFaults(): void {
-    this.faults = defaultFaults();
+    this.faults = defaultFaults(this.expiryStyle);
     this.pageWeight = { ...this.initialPageWeight };
     this.listing.reset();
     this.prng = new Prng(FAULT_SEED);
@@ -169,8 +188,7 @@ class FakeWandbServer implements FakeWandb {
   private routeOf(pathname: string): Route {
     if (pathname === '/graphql') return 'graphql';
     if (pathname.startsWith('/storage/')) return 'storage';
-    if (pathname.startsWith('/files/')) return 'files-redirect';
-    return 'other';
+    return isFallbackPath(pathname) ?? 'other';
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -187,23 +205,19 @@ class FakeWandbServer implements FakeWandb {
       // Decrement through the object current at close time: resetCounters() replaces nothing here.
       res.on('close', () => this.counters.inFlight[route]--);
     }
-    const f: RouteFaults = route === 'storage' ? this.faults.storage : this.faults.graphql;
+    const f: RouteFaults = route === 'graphql' ? this.faults.graphql : this.faults.storage;
     if (route !== 'other') {
       if (f.latencyMs > 0) await sleep(f.latencyMs);
-      const outcome = drawFault(this.prng, f);
+      const quota = f.quota === null ? null : this.quotas[route === 'graphql' ? 0 : 1].take(f.quota);
+      if (quota !== null) for (const [k, v] of Object.entries(quota.headers)) res.setHeader(k, v);
+      const outcome = quota?.over ? 429 : drawFault(this.prng, f);
       if (outcome === 'reset') {
         req.socket.destroy();
         return;
       }
       if (outcome === 429) {
-        return sendJson(
-          res,
-          429,
-          { errors: [{ message: 'rate limit exceeded' }] },
-          {
-            'Retry-After': String(f.retryAfterSec),
-          },
-        );
+        const headers = tooManyHeaders(f, quota?.headers ?? null);
+        return sendJson(res, 429, { errors: [{ message: 'rate limit exceeded' }] }, headers);
       }
       if (outcome === 500 || outcome === 503) {
         return sendJson(res, outcome, {
@@ -228,19 +242,17 @@ class FakeWandbServer implements FakeWandb {
           contentOf: (id) => this.fixture.contentOf(id),
         });
       case 'files-redirect':
-        return this.redirect(req, res, url);
+      case 'artifacts-v2':
+        return handleFallback(req, res, url, {
+          apiKey: this.apiKey,
+          counters: this.counters,
+          faults: () => this.faults.storage,
+          contentOf: (id) => this.fixture.contentOf(id),
+          artifact: (id) => this.fixture.artifact(id),
+        });
       default:
         return sendJson(res, 404, { error: 'not found' });
     }
-  }
-
-  /** File.url: needs W&B auth, answers 302 to a freshly signed storage URL. */
-  private redirect(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (!isAuthorized(req, this.apiKey)) return sendUnauthorized(res);
-    const blobId = decodeURIComponent(url.pathname.slice('/files/'.length));
-    if (this.fixture.contentOf(blobId) === undefined) return sendJson(res, 404, { error: 'file not found' });
-    res.writeHead(302, { Location: this.url + this.signer.signPath(blobId), 'Content-Length': 0 });
-    res.end();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Object storage behind signed URLs: no W&B auth, expiry and signature checks answer 403 like
- * S3/GCS, Range requests answer 206/416, and the storage faults shape the body bytes.
+ * Object storage behind signed URLs: no W&B auth; an expired URL answers like GCS (400 ExpiredToken)
+ * or S3 (403) per `expiryStyle`, a bad signature 403; Range requests answer 206/416, and the storage
+ * faults shape the body bytes. serveContent is shared with the authenticated fallback routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -8,7 +9,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BLOCK_BYTES, type BlobContent } from './content.js';
 import { bump, type Counters } from './counters.js';
-import type { StorageFaults } from './faults.js';
+import type { ExpiryStyle, StorageFaults } from './faults.js';
 import type { UrlSigner } from './signing.js';
 
 /** Above this size the ETag is multipart-style (as S3 does for big uploads), so it needs no MD5 pass. */
@@ -67,16 +68,45 @@ export async function handleStorage(
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return xmlError(res, 405, 'MethodNotAllowed', 'GET or HEAD');
   const blobId = decodeURIComponent(url.pathname.slice('/storage/'.length));
-  if (f.expireUrls) return xmlError(res, 403, 'AccessDenied', 'Request has expired');
+  // Checked before the signature too, so a threshold already passed expires this very request.
+  const onBytes = (): void => {
+    const at = f.expireIssuedAtBytes;
+    if (at !== null && d.counters.storageBytes >= at) {
+      f.expireIssuedAtBytes = null;
+      d.signer.expireIssued();
+    }
+  };
+  onBytes();
+  if (f.expireUrls) return expired(res, f.expiryStyle);
   const check = d.signer.check(blobId, url.searchParams.get('Expires'), url.searchParams.get('Signature'));
-  if (check === 'expired') return xmlError(res, 403, 'AccessDenied', 'Request has expired');
+  if (check === 'expired') return expired(res, f.expiryStyle);
   if (check === 'bad-signature') {
     return xmlError(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match');
   }
   const content = d.contentOf(blobId);
   if (content === undefined) return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
   bump(d.counters.storageByBlob, blobId);
+  await serveContent(req, res, blobId, content, f, d.counters, onBytes);
+}
 
+function expired(res: ServerResponse, style: ExpiryStyle): void {
+  if (style === 'gcs') {
+    xmlError(res, 400, 'ExpiredToken', 'The provided token has expired. Request signature expired at: ...');
+  } else {
+    xmlError(res, 403, 'AccessDenied', 'Request has expired');
+  }
+}
+
+/** 200/206/416 with the blob's bytes; counts bytes per blob. `onBytes` runs after each chunk sent. */
+export async function serveContent(
+  req: IncomingMessage,
+  res: ServerResponse,
+  blobId: string,
+  content: BlobContent,
+  f: StorageFaults,
+  counters: Counters,
+  onBytes: () => void = () => {},
+): Promise<void> {
   const size = content.sizeBytes;
   const range = parseRange(req.headers.range, size);
   const headers: Record<string, string | number> = {
@@ -93,7 +123,7 @@ export async function handleStorage(
   const start = range.kind === 'range' ? range.start : 0;
   const end = range.kind === 'range' ? range.end : size;
   if (range.kind === 'range') {
-    d.counters.storageRanges++;
+    counters.storageRanges++;
     headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`;
   }
   res.writeHead(range.kind === 'range' ? 206 : 200, { ...headers, 'Content-Length': end - start });
@@ -101,7 +131,11 @@ export async function handleStorage(
     res.end();
     return;
   }
-  await sendBody(res, content, start, end, f, d.counters);
+  await sendBody(res, content, start, end, f, (n) => {
+    counters.storageBytes += n;
+    bump(counters.bytesByBlob, blobId, n);
+    onBytes();
+  });
 }
 
 /** Resolves on 'drain' or 'close', removing both listeners (a race of two once() leaks one per chunk). */
@@ -127,7 +161,7 @@ async function sendBody(
   start: number,
   end: number,
   f: StorageFaults,
-  counters: Counters,
+  sentBytes: (n: number) => void,
 ): Promise<void> {
   const bw = f.bandwidthBytesPerSec;
   // Small chunks under a bandwidth cap keep the pacing smooth; otherwise whole 1 MiB blocks.
@@ -155,7 +189,7 @@ async function sendBody(
     if (f.corrupt && sent === 0 && chunk.length > 0) chunk[0] = (chunk[0] as number) ^ 0xff;
     pos += n;
     sent += n;
-    counters.storageBytes += n;
+    sentBytes(n);
     if (resetAt !== null && sent >= resetAt) {
       res.write(chunk, () => res.socket?.destroy());
       return;

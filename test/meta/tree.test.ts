@@ -308,7 +308,13 @@ test('artifacts: collections of two types sharing a name, versions, alias symlin
     assert.deepEqual(pt.content, {
       type: 'blob',
       digest: md5FromBase64(await b64md5('weights')),
-      locator: { kind: 'artifact-file', artifactId: 'A-net-1', path: 'model.pt' },
+      // URLs are asked through the collection the version is browsed in
+      locator: {
+        kind: 'artifact-file',
+        artifactId: 'A-net-1',
+        path: 'model.pt',
+        via: { entity: 'alice', project: 'proj', collection: 'net', version: 'v1' },
+      },
     });
     const ext = asFile(await c.tree.lookup('/alice/proj/artifacts/net~model/v1/files/ext.csv'));
     assert.deepEqual(ext.content, { type: 'reference', ref: 's3://bucket/ext.csv' });

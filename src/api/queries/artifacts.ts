@@ -106,7 +106,7 @@ export const ARTIFACT_MANIFEST = operation(
   'ArtifactManifest',
   `query ArtifactManifest($id: ID!) {
   artifact(id: $id) {
-    currentManifest { file { directUrl } }
+    currentManifest { file { directUrl url } }
   }
 }`,
 );

@@ -176,7 +176,13 @@ export const ARTIFACT_KINDS: KindTable<
         r.versionIndex,
         entry.path,
       );
-      return manifestFileNode(path, r.id, entry, version.mtimeMs, version.committed, url);
+      // File URLs are asked in bulk through the collection being browsed (its membership).
+      return manifestFileNode(path, r.id, entry, version.mtimeMs, version.committed, url, {
+        entity: r.entityName,
+        project: r.projectName,
+        collection: r.collectionName,
+        version: `v${r.versionIndex}`,
+      });
     },
     stalePrefixes: (_env, ctx) => versionPrefixes(ctx),
   },

@@ -1,0 +1,57 @@
+/** An in-process mount of the real composition root over a fake server; cleanup() always unmounts. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp, type AppConfig, type RunningApp } from '../../src/app.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { FakeWandb } from '../fake-wandb/server.js';
+import { forceCleanup } from '../helpers/mount.js';
+import { tempDir } from './harness.js';
+
+export interface AppMount {
+  dir: string;
+  app: RunningApp;
+  cleanup(): Promise<void>;
+}
+
+export async function mountApp(
+  server: FakeWandb,
+  label: string,
+  ttl: AppConfig['ttl'] = {},
+): Promise<AppMount> {
+  const dir = await tempDir(`${label}-mnt`);
+  const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-rel-${label}-cache-`));
+  let app: RunningApp;
+  try {
+    app = await startApp(
+      {
+        mountPoint: dir,
+        cacheDir,
+        baseUrl: server.url,
+        apiKey: server.apiKey,
+        mkdir: false,
+        ttl,
+        mount: {},
+        timeouts: {},
+        logFile: null,
+        sdkCache: false,
+      },
+      silentLogger,
+    );
+  } catch (err) {
+    await forceCleanup(dir);
+    throw err;
+  }
+  return {
+    dir,
+    app,
+    cleanup: async () => {
+      try {
+        await app.stop();
+      } finally {
+        await forceCleanup(dir);
+        await rm(cacheDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
