@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { readRecord } from '../admin/registry.js';
 import { WandbfsError } from '../core/errors.js';
 import { locate } from './refresh.js';
+import { NotMountedError } from './errors.js';
 
 /** The mount daemon a group of paths belongs to, and those paths inside the mount. */
 export interface MountTarget {
@@ -24,9 +25,7 @@ export async function mountTargets(paths: readonly string[]): Promise<MountTarge
     if (!t) {
       const rec = await readRecord(mountPoint);
       if (!rec)
-        throw new WandbfsError('ERR_NOT_MOUNTED', `no running wandbfs owns ${mountPoint}`, {
-          hint: 'see `wandbfs status`',
-        });
+        throw new NotMountedError(`no running wandbfs owns ${mountPoint}`);
       t = { mountPoint, socket: rec.socket, inner: [] };
       byMount.set(mountPoint, t);
     }
