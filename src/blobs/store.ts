@@ -32,7 +32,7 @@ export const BLOB_CACHE_DEFAULTS = {
   readAheadBytes: 128 * MiB,
   writeBatchBytes: 1 * MiB,
   /** a random reader's miss on a cold blob fetches this much around it at once (see UrgentRanges) */
-  urgentRangeBytes: 0,
+  urgentRangeBytes: 256 * 1024,
   maxCacheBytes: 50 * GiB,
   minFreeBytes: 5 * GiB,
   stallTimeoutMs: 60_000,
