@@ -6,7 +6,8 @@
  * --sweep also tries chunk sizes x stream counts in the capped scenario (to choose defaults).
  * --random N: N cold random 4 KiB reads (one at a time, like fio psync) on a fresh cache, with urgent
  * ranges on (default 256 KiB) and off (each miss waits for its chunk), against the same ranges
- * fetched directly by HTTP, under 20 ms per request + 50 MiB/s per connection.
+ * fetched directly by HTTP, under 20 ms per request + 50 MiB/s per connection. --random-only skips
+ * the sequential scenarios (use a large --size-mib so the background fill cannot finish first).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '8' },
     sweep: { type: 'boolean', default: false },
     random: { type: 'string', default: '0' },
+    'random-only': { type: 'boolean', default: false },
   },
 });
 const SIZE = Number(values['size-mib']) * MiB;
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
     `${'scenario'.padEnd(24)}${'curl -o'.padStart(12)}${'cache read'.padStart(12)}${'+verify'.padStart(12)}  ratio\n`,
   );
   try {
-    for (const [name, f] of scenarios) {
+    for (const [name, f] of values['random-only'] ? [] : scenarios) {
       current = f;
       const curl = await timeCurl(server.url, scratch);
       const c = await timeCache(server.url, hex, chunk, streams);
