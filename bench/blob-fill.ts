@@ -2,8 +2,12 @@
  * Cold fill throughput of the blob cache against a plain `curl -o` of the same URL, in one run,
  * over a local HTTP server with optional injected latency and per-connection bandwidth cap.
  * Prints a table; not a test. Usage (after `npx tsc -p .`):
- *   node dist/bench/blob-fill.js [--size-mib 128] [--chunk-mib 8] [--streams 8] [--sweep]
+ *   node dist/bench/blob-fill.js [--size-mib 128] [--chunk-mib 8] [--streams 8] [--sweep] [--random N]
  * --sweep also tries chunk sizes x stream counts in the capped scenario (to choose defaults).
+ * --random N: N cold random 4 KiB reads (one at a time, like fio psync) on a fresh cache, with urgent
+ * ranges on (default 256 KiB) and off (each miss waits for its chunk), against the same ranges
+ * fetched directly by HTTP, under 20 ms per request + 50 MiB/s per connection. --random-only skips
+ * the sequential scenarios (use a large --size-mib so the background fill cannot finish first).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     'chunk-mib': { type: 'string', default: '8' },
     streams: { type: 'string', default: '8' },
     sweep: { type: 'boolean', default: false },
+    random: { type: 'string', default: '0' },
+    'random-only': { type: 'boolean', default: false },
   },
 });
 const SIZE = Number(values['size-mib']) * MiB;
@@ -159,6 +165,52 @@ async function timeCache(
   }
 }
 
+/** Offsets of N 4 KiB reads spread over the file (a fixed LCG: the same offsets every run). */
+function randomOffsets(n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0, x = 0x2545f491; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.push(Math.floor((x / 0x100000000) * (SIZE / 4096 - 1)) * 4096);
+  }
+  return out;
+}
+
+/** IOPS of N cold random 4 KiB reads through a fresh cache (urgentKiB 0 = wait for whole chunks). */
+async function randomCache(url: string, hex: string, offsets: number[], urgentKiB: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'wandbfs-bench-blob-'));
+  const db = openDb({ dir });
+  const cache = createBlobCache({
+    dir,
+    db,
+    sdkCacheDir: null,
+    minFreeBytes: 0,
+    urgentRangeBytes: urgentKiB * 1024,
+  });
+  try {
+    const r = await cache.open({ digest: md5FromHex(hex)!, sizeBytes: SIZE, source: () => httpSource(url) });
+    const buf = Buffer.alloc(4096);
+    const t0 = performance.now();
+    for (const p of offsets) await r.read(buf, 4096, p);
+    const secs = (performance.now() - t0) / 1000;
+    await r.close();
+    return offsets.length / secs;
+  } finally {
+    await cache.close();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** IOPS of the same 4 KiB ranges fetched one by one straight from the server. */
+async function randomDirect(url: string, offsets: number[]): Promise<number> {
+  const src = httpSource(url);
+  const t0 = performance.now();
+  for (const p of offsets) {
+    await src.fetchRange(p, p + 4096, () => Promise.resolve(), new AbortController().signal);
+  }
+  return offsets.length / ((performance.now() - t0) / 1000);
+}
+
 const mbps = (secs: number): string => ((SIZE / MiB / secs).toFixed(0) + ' MiB/s').padStart(12);
 
 async function main(): Promise<void> {
@@ -179,13 +231,26 @@ async function main(): Promise<void> {
     `${'scenario'.padEnd(24)}${'curl -o'.padStart(12)}${'cache read'.padStart(12)}${'+verify'.padStart(12)}  ratio\n`,
   );
   try {
-    for (const [name, f] of scenarios) {
+    for (const [name, f] of values['random-only'] ? [] : scenarios) {
       current = f;
       const curl = await timeCurl(server.url, scratch);
       const c = await timeCache(server.url, hex, chunk, streams);
       process.stdout.write(
         `${name.padEnd(24)}${mbps(curl)}${mbps(c.readSecs)}${mbps(c.commitSecs)}  ${(curl / c.readSecs).toFixed(2)}x\n`,
       );
+    }
+    const n = Number(values.random);
+    if (n > 0) {
+      current = { latencyMs: 20, bytesPerSec: 50 * MiB };
+      const offsets = randomOffsets(n);
+      const direct = await randomDirect(server.url, offsets);
+      const urgent = await randomCache(server.url, hex, offsets, 256);
+      const chunks = await randomCache(server.url, hex, offsets, 0);
+      const iops = (x: number): string => `${x.toFixed(1)} IOPS (${(x / direct).toFixed(2)}x direct)`;
+      process.stdout.write(`\ncold random 4 KiB reads, ${n} one at a time, 20 ms + 50 MiB/s/conn\n`);
+      process.stdout.write(`  direct HTTP ranges        ${direct.toFixed(1)} IOPS\n`);
+      process.stdout.write(`  cache, urgent 256 KiB     ${iops(urgent)}\n`);
+      process.stdout.write(`  cache, whole chunks       ${iops(chunks)}\n`);
     }
     if (values.sweep) {
       current = { latencyMs: 50, bytesPerSec: 32 * MiB };

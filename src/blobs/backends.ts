@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { IntegrityError } from './errors.js';
 import type { FillJob } from './fill-job.js';
 import { fetchInto } from './fetch-into.js';
 import { readFully } from './fs-util.js';
@@ -9,6 +10,12 @@ export interface ReadBackend {
   readonly kind: 'warm' | 'fill' | 'stream' | 'follow';
   read(buf: Buffer, length: number, position: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Checked before each read: 'committed' when the blob file may now serve this reader (fill done,
+   * stream due for promotion), 'reopen' when this backend is finished but the blob should be tried
+   * again (fill failed without corruption); undefined/null to keep reading here.
+   */
+  successor?(nowMs: number): 'committed' | 'reopen' | null;
 }
 
 /** A complete blob on disk: every read is a pread. */
@@ -34,9 +41,14 @@ export class FillBackend implements ReadBackend {
   private closed = false;
   constructor(readonly job: FillJob) {}
 
+  successor(): 'committed' | 'reopen' | null {
+    if (this.job.state === 'done') return 'committed';
+    if (this.job.state === 'failed' && !(this.job.error instanceof IntegrityError)) return 'reopen';
+    return null;
+  }
+
   async read(buf: Buffer, length: number, position: number): Promise<number> {
-    await this.job.waitFor(position, position + length);
-    return this.job.pread(buf, length, position);
+    return this.job.read(buf, length, position);
   }
 
   close(): Promise<void> {
@@ -70,6 +82,12 @@ export class StreamBackend implements ReadBackend {
     /** When set, StoreReader tries to switch to the cached blob after this instant. */
     public promoteAfterMs: number | null = null,
   ) {}
+
+  successor(nowMs: number): 'committed' | null {
+    if (this.promoteAfterMs === null || nowMs < this.promoteAfterMs) return null;
+    this.promoteAfterMs = nowMs + 1000;
+    return 'committed';
+  }
 
   read(buf: Buffer, length: number, position: number): Promise<number> {
     // One window per reader: serialise so parallel reads do not refill it under each other.

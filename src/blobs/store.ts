@@ -1,21 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { open, statfs, unlink } from 'node:fs/promises';
+import { statfs, unlink } from 'node:fs/promises';
 import { systemClock, type Clock } from '../core/clock.js';
 import { defaultSdkCacheDir } from '../core/cache-dir.js';
 import type { Db } from '../core/db.js';
 import { digestKey, parseDigestKey } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { FillBackend, StreamBackend, WarmBackend, type ReadBackend } from './backends.js';
-import { BlobIndex, type ClaimResult } from './blob-index.js';
-import { CacheClosedError, DiskFullError, IntegrityError } from './errors.js';
+import { FillBackend, type ReadBackend } from './backends.js';
+import { BlobIndex } from './blob-index.js';
+import { CacheClosedError, IntegrityError } from './errors.js';
 import { planEviction } from './evict-policy.js';
-import { FillJob } from './fill-job.js';
-import { FollowBackend, FollowEnded } from './follow-backend.js';
-import { isErrno } from '../core/errno-code.js';
+import type { FillJob } from './fill-job.js';
 import { cleanupLeftovers } from './leftovers.js';
-import { blobPath, partialPath } from './path.js';
-import { importFromSdkCache } from './sdk-cache.js';
+import { blobPath } from './path.js';
+import { ReadSources } from './read-sources.js';
+import { StoreReader, type SwitchReason } from './store-reader.js';
 import type { BlobCache, BlobCacheCounters, BlobOpenRequest, BlobReader, FillProgress } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -32,6 +31,8 @@ export const BLOB_CACHE_DEFAULTS = {
   /** how far a fill may run ahead of a sequential reader before it waits for it (see FillJob) */
   readAheadBytes: 128 * MiB,
   writeBatchBytes: 1 * MiB,
+  /** a random reader's miss on a cold blob fetches this much around it at once (see UrgentRanges) */
+  urgentRangeBytes: 256 * 1024,
   maxCacheBytes: 50 * GiB,
   minFreeBytes: 5 * GiB,
   stallTimeoutMs: 60_000,
@@ -52,6 +53,8 @@ export interface BlobCacheOptions {
   streams?: number;
   readAheadBytes?: number;
   writeBatchBytes?: number;
+  /** Size of the small range fetched directly for a random read's miss; 0 = wait for whole chunks. */
+  urgentRangeBytes?: number;
   maxCacheBytes?: number;
   minFreeBytes?: number;
   stallTimeoutMs?: number;
@@ -104,7 +107,8 @@ class Store implements BlobStore {
   private readonly log: Logger;
   private readonly clock: Clock;
   readonly index: BlobIndex;
-  private readonly token = `${process.pid}-${randomUUID()}`;
+  readonly token = `${process.pid}-${randomUUID()}`;
+  private readonly sources: ReadSources;
   private readonly jobs = new Map<string, FillJob>();
   private readonly opening = new Map<string, Promise<ReadBackend>>();
   private readonly pins = new Map<string, number>();
@@ -125,6 +129,7 @@ class Store implements BlobStore {
       streams: opts.streams ?? BLOB_CACHE_DEFAULTS.streams,
       readAheadBytes: opts.readAheadBytes ?? BLOB_CACHE_DEFAULTS.readAheadBytes,
       writeBatchBytes: opts.writeBatchBytes ?? BLOB_CACHE_DEFAULTS.writeBatchBytes,
+      urgentRangeBytes: opts.urgentRangeBytes ?? BLOB_CACHE_DEFAULTS.urgentRangeBytes,
       maxCacheBytes: opts.maxCacheBytes ?? BLOB_CACHE_DEFAULTS.maxCacheBytes,
       minFreeBytes: opts.minFreeBytes ?? BLOB_CACHE_DEFAULTS.minFreeBytes,
       stallTimeoutMs: opts.stallTimeoutMs ?? BLOB_CACHE_DEFAULTS.stallTimeoutMs,
@@ -140,6 +145,16 @@ class Store implements BlobStore {
       throw new RangeError('chunkBytes, streams and writeBatchBytes must be positive');
     }
     this.index = new BlobIndex(opts.db);
+    this.sources = new ReadSources(this.o, {
+      index: this.index,
+      log: this.log,
+      clock: this.clock,
+      token: this.token,
+      bump: (name, n) => this.bump(name, n),
+      reserveSpace: (key, size) => this.reserveSpace(key, size),
+      adopt: (job) => this.jobs.set(job.key, job),
+      jobSettled: (job, err) => this.onJobSettled(job, err),
+    });
     this.flushTimer = setInterval(() => this.flush(), this.o.accessFlushMs);
     this.flushTimer.unref();
     this.cleanup = this.o.backgroundCleanup
@@ -162,7 +177,11 @@ class Store implements BlobStore {
     const backend = await this.backendFor(req, true);
     this.pin(key);
     this.accessed.set(key, this.clock.nowMs());
-    return new StoreReader(this, req, key, backend);
+    return new StoreReader(req.sizeBytes, backend, {
+      replacement: (why) => this.replacement(req, key, why),
+      closed: () => this.releasePin(key),
+      nowMs: () => this.clock.nowMs(),
+    });
   }
 
   inFlight(): FillProgress[] {
@@ -188,13 +207,11 @@ class Store implements BlobStore {
     this.flush();
   }
 
-  // --- used by StoreReader -------------------------------------------------------------------
-
   /**
-   * Finds where a reader gets its bytes: the blob on disk, the running fill, a new fill, or the
-   * uncached stream. Misses for one digest are serialised so exactly one fill starts.
+   * Where a reader gets its bytes: the running fill of this digest, else the first source that
+   * accepts (ReadSources). Misses for one digest are serialised so exactly one fill starts.
    */
-  async backendFor(req: BlobOpenRequest, count: boolean): Promise<ReadBackend> {
+  private async backendFor(req: BlobOpenRequest, count: boolean): Promise<ReadBackend> {
     const key = digestKey(req.digest);
     for (;;) {
       if (this.closed) throw new CacheClosedError();
@@ -209,7 +226,7 @@ class Store implements BlobStore {
         job.acquire();
         return new FillBackend(job);
       }
-      const p = this.resolveBackend(req, count);
+      const p = this.sources.resolve(req, count);
       this.opening.set(key, p);
       try {
         return await p;
@@ -219,46 +236,30 @@ class Store implements BlobStore {
     }
   }
 
-  /** The verified blob on disk, or null. Lazily reconciles the index with what is on disk. */
-  async openWarm(req: BlobOpenRequest): Promise<WarmBackend | null> {
-    const key = digestKey(req.digest);
-    const path = blobPath(this.o.dir, req.digest);
-    let fh;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      if (this.index.get(key)) this.index.delete(key);
-      return null;
+  /** What a reader of `req` switches to when its backend has ended or been outgrown. */
+  private replacement(req: BlobOpenRequest, key: string, why: SwitchReason): Promise<ReadBackend | null> {
+    switch (why) {
+      case 'committed':
+        return this.sources.openWarm(req);
+      case 'reopen':
+        return this.backendFor(req, false);
+      case 'disk-full':
+        // One line per reader that falls back to streaming because its fill hit a full disk.
+        this.log.warn('the cache disk is full; streaming this file uncached', {
+          blob: key,
+          size: req.sizeBytes,
+        });
+        return Promise.resolve(this.sources.stream(req, false));
+      case 'follow-stalled':
+        this.log.warn("another process's download of this blob made no progress; streaming it here", {
+          blob: key,
+          stallTimeoutMs: this.o.stallTimeoutMs,
+        });
+        return Promise.resolve(this.sources.stream(req, true));
     }
-    const { size } = await fh.stat();
-    if (size !== req.sizeBytes) {
-      await fh.close();
-      this.log.warn('cached blob has an unexpected size; fetching again', {
-        blob: key,
-        size,
-        expected: req.sizeBytes,
-      });
-      if (this.index.deleteIfUnpinned(key) || !this.index.get(key)) await unlink(path).catch(() => undefined);
-      return null;
-    }
-    if (!this.index.get(key)) this.index.putPresent(key, size, this.clock.nowMs());
-    return new WarmBackend(fh);
   }
 
-  streamBackend(req: BlobOpenRequest, promote: boolean): StreamBackend {
-    this.bump('streamOpens');
-    return new StreamBackend(
-      req.source,
-      req.sizeBytes,
-      this.o.streamWindowBytes,
-      this.o.stallTimeoutMs,
-      (n) => this.bump('bytesDownloaded', n),
-      promote ? this.clock.nowMs() + 1000 : null,
-    );
-  }
-
-  releasePin(key: string): void {
+  private releasePin(key: string): void {
     const n = this.pins.get(key) ?? 0;
     if (n <= 0) return;
     this.accessed.set(key, this.clock.nowMs());
@@ -270,127 +271,9 @@ class Store implements BlobStore {
     if (!this.closed) this.index.unpin(key);
   }
 
-  nowMs(): number {
-    return this.clock.nowMs();
-  }
-
-  // --- internals -----------------------------------------------------------------------------
-
-  private async resolveBackend(req: BlobOpenRequest, count: boolean): Promise<ReadBackend> {
-    const key = digestKey(req.digest);
-    const warm = await this.openWarm(req);
-    if (warm) {
-      if (count) this.bump('hits');
-      return warm;
-    }
-    if (count) this.bump('misses');
-    if (this.o.sdkCacheDir) {
-      const taken = await importFromSdkCache({
-        sdkCacheDir: this.o.sdkCacheDir,
-        cacheDir: this.o.dir,
-        digest: req.digest,
-        sizeBytes: req.sizeBytes,
-        log: this.log,
-      });
-      if (taken) {
-        this.bump('sdkReuses');
-        this.index.putPresent(key, req.sizeBytes, this.clock.nowMs());
-        const w = await this.openWarm(req);
-        if (w) return w;
-      }
-    }
-    if (req.sizeBytes > this.o.maxCacheBytes) {
-      this.log.info('file is larger than the cache limit; streaming it uncached', {
-        blob: key,
-        size: req.sizeBytes,
-      });
-      return this.streamBackend(req, false);
-    }
-    if (!(await this.reserveSpace(key, req.sizeBytes))) {
-      this.log.warn('no room in the cache (limits or disk full); streaming uncached', {
-        blob: key,
-        size: req.sizeBytes,
-      });
-      return this.streamBackend(req, false);
-    }
-    const claim = this.index.claim(key, req.sizeBytes, this.o.chunkBytes, this.token, this.clock.nowMs());
-    if (claim.kind === 'other') return this.follow(req, key, claim);
-    let job: FillJob;
-    try {
-      job = await FillJob.start({
-        key,
-        digest: req.digest,
-        sizeBytes: req.sizeBytes,
-        chunkBytes: this.o.chunkBytes,
-        streams: this.o.streams,
-        // never fewer chunks than streams, or the window itself would idle workers
-        readAheadChunks: Math.max(this.o.streams, Math.ceil(this.o.readAheadBytes / this.o.chunkBytes)),
-        writeBatchBytes: this.o.writeBatchBytes,
-        partialPath: partialPath(this.o.dir, req.digest),
-        finalPath: blobPath(this.o.dir, req.digest),
-        source: req.source(),
-        index: this.index,
-        token: this.token,
-        doneChunks: claim.doneChunks,
-        stallTimeoutMs: this.o.stallTimeoutMs,
-        maxChunkRetries: this.o.maxChunkRetries,
-        verifyBeforeServeBytes: this.o.verifyBeforeServeBytes,
-        log: this.log,
-        clock: this.clock,
-        onBytesDownloaded: (n) => this.bump('bytesDownloaded', n),
-        onSettled: (j, err) => this.onJobSettled(j, err),
-      });
-    } catch (err) {
-      this.index.release(key, this.token);
-      if (isErrno(err, 'ENOSPC', 'EDQUOT')) return this.streamBackend(req, false);
-      throw err;
-    }
-    this.jobs.set(key, job);
-    job.acquire();
-    return new FillBackend(job);
-  }
-
   private onJobSettled(job: FillJob, err: Error | null): void {
     if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
     if (err instanceof IntegrityError) this.bump('integrityFailures');
-  }
-
-  /** One line per reader that falls back to streaming because its fill hit a full disk. */
-  reportDiskFull(key: string, sizeBytes: number): void {
-    this.log.warn('the cache disk is full; streaming this file uncached', { blob: key, size: sizeBytes });
-  }
-
-  /** Reads through another process's fill of the same blob instead of downloading it again. */
-  private follow(
-    req: BlobOpenRequest,
-    key: string,
-    claim: Extract<ClaimResult, { kind: 'other' }>,
-  ): ReadBackend {
-    this.log.debug('another process is filling this blob; reading through its download', {
-      blob: key,
-      pid: claim.ownerPid,
-    });
-    this.bump('followOpens');
-    return new FollowBackend({
-      key,
-      partialPath: partialPath(this.o.dir, req.digest),
-      ownerToken: claim.ownerToken,
-      chunkBytes: claim.chunkBytes,
-      sizeBytes: req.sizeBytes,
-      servePartial: req.sizeBytes > this.o.verifyBeforeServeBytes,
-      stallTimeoutMs: this.o.stallTimeoutMs,
-      index: this.index,
-      clock: this.clock,
-    });
-  }
-
-  /** A follower whose owner made no progress for the stall timeout streams on its own. */
-  followStalled(req: BlobOpenRequest, key: string): ReadBackend {
-    this.log.warn("another process's download of this blob made no progress; streaming it here", {
-      blob: key,
-      stallTimeoutMs: this.o.stallTimeoutMs,
-    });
-    return this.streamBackend(req, true);
   }
 
   /**
@@ -450,92 +333,6 @@ class Store implements BlobStore {
     } catch (err) {
       this.log.warn('could not record blob access times', { error: errorMessage(err) });
     }
-  }
-}
-
-/** The face of a blob that one open file sees; switches backend as the blob's state changes. */
-class StoreReader implements BlobReader {
-  readonly sizeBytes: number;
-  private closed = false;
-  private switching: Promise<void> | null = null;
-
-  constructor(
-    private readonly store: Store,
-    private readonly req: BlobOpenRequest,
-    private readonly key: string,
-    private backend: ReadBackend,
-  ) {
-    this.sizeBytes = req.sizeBytes;
-  }
-
-  async read(buf: Buffer, length: number, position: number): Promise<number> {
-    if (this.closed) throw new CacheClosedError();
-    const len = Math.max(0, Math.min(length, buf.length, this.sizeBytes - position));
-    if (len === 0 || position < 0) return 0;
-    while (this.switching) await this.switching;
-    await this.maybeSwitch();
-    const backend = this.backend;
-    try {
-      return await backend.read(buf, len, position);
-    } catch (err) {
-      if (!(err instanceof FollowEnded || err instanceof DiskFullError)) throw err;
-      // A concurrent read on this file may have switched already: then just read from the new backend.
-      if (backend === this.backend) {
-        if (err instanceof DiskFullError) {
-          // The fill ran out of disk: this reader keeps working, uncached.
-          this.store.reportDiskFull(this.key, this.sizeBytes);
-          this.replace(this.store.streamBackend(this.req, false));
-        } else {
-          // The other process's fill ended or changed hands: the blob file, our own fill, or a stream.
-          const next =
-            err.reason === 'stalled'
-              ? this.store.followStalled(this.req, this.key)
-              : await this.store.backendFor(this.req, false);
-          if (backend === this.backend) this.replace(next);
-          else void next.close().catch(() => undefined);
-        }
-      }
-      return this.read(buf, length, position);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    while (this.switching) await this.switching;
-    await this.backend.close();
-    this.store.releasePin(this.key);
-  }
-
-  /** A finished fill → read the blob file; a failed fill (not corrupt) → try again; stream → promote. */
-  private async maybeSwitch(): Promise<void> {
-    const b = this.backend;
-    let next: Promise<ReadBackend | null> | null = null;
-    if (b instanceof FillBackend) {
-      if (b.job.state === 'done') next = this.store.openWarm(this.req);
-      else if (b.job.state === 'failed' && !(b.job.error instanceof IntegrityError)) {
-        next = this.store.backendFor(this.req, false);
-      }
-    } else if (
-      b instanceof StreamBackend &&
-      b.promoteAfterMs !== null &&
-      this.store.nowMs() >= b.promoteAfterMs
-    ) {
-      b.promoteAfterMs = this.store.nowMs() + 1000;
-      next = this.store.openWarm(this.req);
-    }
-    if (!next) return;
-    const p = next.then((nb) => {
-      if (nb) this.replace(nb);
-    });
-    this.switching = p.finally(() => (this.switching = null));
-    await this.switching;
-  }
-
-  private replace(nb: ReadBackend): void {
-    const old = this.backend;
-    this.backend = nb;
-    void old.close().catch(() => undefined);
   }
 }
 
