@@ -24,8 +24,7 @@ export async function mountTargets(paths: readonly string[]): Promise<MountTarge
     let t = byMount.get(mountPoint);
     if (!t) {
       const rec = await readRecord(mountPoint);
-      if (!rec)
-        throw new NotMountedError(`no running wandbfs owns ${mountPoint}`);
+      if (!rec) throw new NotMountedError(`no running wandbfs owns ${mountPoint}`);
       t = { mountPoint, socket: rec.socket, inner: [] };
       byMount.set(mountPoint, t);
     }
