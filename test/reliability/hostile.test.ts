@@ -44,7 +44,7 @@ async function listAll(dir: string): Promise<string[]> {
 // What wandbfs may create under the cache dir: the db, content-addressed blobs, partials, its own
 // temp files, the control socket/pid file and the daemon log. No name comes from the server.
 const CACHE_LAYOUT =
-  /^(wandbfs\.db(-wal|-shm|-journal)?|blobs(\/md5(\/[0-9a-f]{2}(\/[0-9a-f]{32})?)?)?|partial(\/md5-[0-9a-f]{32})?|tmp(\/[0-9]+-[0-9a-f-]+)?|run(\/mount-[0-9a-f]{12}\.(pid|sock))?|logs(\/mount-[0-9a-f]{12}\.log)?)$/;
+  /^(wandbfs\.db(-wal|-shm|-journal)?|servers\.json|blobs(\/md5(\/[0-9a-f]{2}(\/[0-9a-f]{32})?)?)?|partial(\/md5-[0-9a-f]{32})?|tmp(\/[0-9]+-[0-9a-f-]+)?|run(\/mount-[0-9a-f]{12}\.(pid|sock))?|logs(\/mount-[0-9a-f]{12}\.log)?)$/;
 
 describe('hostile names from the server', () => {
   const cleanup = new Cleanup();
