@@ -5,60 +5,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
 import { LARGE_ENTITY, LARGE_PROJECT, largeRunName } from '../fake-wandb/fixtures/large.js';
 import { HOSTILE_ENTITY, HOSTILE_PROJECT, HOSTILE_STRAY_ALIASES } from '../fake-wandb/fixtures/hostile.js';
 import { startFakeWandb, type FakeWandb, type FakeWandbOptions } from '../fake-wandb/server.js';
 import { assignNames, sanitizeSegment } from '../../src/meta/naming.js';
-import { forceCleanup, run, tempMountDir } from '../helpers/mount.js';
+import { mountApp, type AppMount } from '../helpers/app-mount.js';
+import { run } from '../helpers/mount.js';
 
-interface Mounted {
-  dir: string;
-  app: RunningApp;
-  cleanup(): Promise<void>;
-}
-
-async function mountFake(server: FakeWandb): Promise<Mounted> {
-  const dir = await tempMountDir('listings');
-  const cacheDir = await mkdtemp(join(tmpdir(), 'wandbfs-listings-cache-'));
-  let app: RunningApp;
-  try {
-    app = await startApp(
-      {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl: {},
-        mount: {},
-        timeouts: {},
-        logFile: null,
-      },
-      silentLogger,
-    );
-  } catch (err) {
-    await forceCleanup(dir);
-    await rm(cacheDir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    dir,
-    app,
-    cleanup: async () => {
-      try {
-        await app.stop();
-      } finally {
-        await forceCleanup(dir);
-        await rm(cacheDir, { recursive: true, force: true });
-      }
-    },
-  };
-}
+const mountFake = (server: FakeWandb): Promise<AppMount> => mountApp(server, 'listings');
 
 async function ls(path: string, timeoutMs = 120_000): Promise<string[]> {
   const r = await run('ls', ['-A', path], { timeoutMs });
@@ -68,11 +23,11 @@ async function ls(path: string, timeoutMs = 120_000): Promise<string[]> {
 
 async function withMount(
   opts: FakeWandbOptions,
-  fn: (server: FakeWandb, m: Mounted) => Promise<void>,
+  fn: (server: FakeWandb, m: AppMount) => Promise<void>,
   prepare: (server: FakeWandb) => void = () => {},
 ): Promise<void> {
   const server = await startFakeWandb(opts);
-  let m: Mounted | null = null;
+  let m: AppMount | null = null;
   try {
     prepare(server);
     m = await mountFake(server);
@@ -86,7 +41,7 @@ async function withMount(
 describe('demo fixture over a real mount', () => {
   // pages of 3 runs, so the 8 runs of mnist-classifier take 3 pages and runs can be created between
   let server: FakeWandb;
-  let m: Mounted;
+  let m: AppMount;
   const project = () => join(m.dir, 'demo-user', 'mnist-classifier');
   before(async () => {
     server = await startFakeWandb({ fixture: 'demo', maxPageSize: 3 });

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
-import { forceCleanup, run, tempMountDir, waitFor } from '../helpers/mount.js';
+import { mountApp, type AppMount } from '../helpers/app-mount.js';
+import { run, waitFor } from '../helpers/mount.js';
 
 interface StatusDoc {
   generatedAt: string;
@@ -25,44 +24,22 @@ const RUN_FILES = 'demo-user/mnist-classifier/runs/a1b2c3d4/files';
 
 describe('status.json read by cp, python and node while a download changes it', () => {
   let server: FakeWandb;
+  let m: AppMount | undefined;
   let dir = '';
-  let app: RunningApp | undefined;
-  let cacheDir = '';
   let outDir = '';
   const status = () => join(dir, '.wandbfs', 'status.json');
 
   before(async () => {
     server = await startFakeWandb({ fixture: 'demo' });
-    dir = await tempMountDir('status');
-    cacheDir = await mkdtemp(join(tmpdir(), 'wandbfs-status-cache-'));
     outDir = await mkdtemp(join(tmpdir(), 'wandbfs-status-out-'));
-    try {
-      app = await startApp(
-        {
-          mountPoint: dir,
-          cacheDir,
-          baseUrl: server.url,
-          apiKey: server.apiKey,
-          mkdir: false,
-          ttl: {},
-          mount: {},
-          timeouts: {},
-          logFile: null,
-        },
-        silentLogger,
-      );
-    } catch (err) {
-      await forceCleanup(dir);
-      throw err;
-    }
+    m = await mountApp(server, 'status');
+    dir = m.dir;
   });
 
   after(async () => {
     try {
-      await app?.stop();
+      await m?.cleanup();
     } finally {
-      await forceCleanup(dir);
-      await rm(cacheDir, { recursive: true, force: true });
       await rm(outDir, { recursive: true, force: true });
       await server?.close();
     }

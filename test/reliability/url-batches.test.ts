@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FixtureBase } from '../fake-wandb/fixture-base.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { run, sh } from '../helpers/mount.js';
-import { mountApp, type AppMount } from './app-mount.js';
+import { mountApp, type AppMount } from '../helpers/app-mount.js';
 
 const E = 'demo-user';
 const P = 'mnist-classifier';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { HUGE_ENTITY, HUGE_PROJECT, HUGE_RUN } from '../fake-wandb/fixtures/huge-file.js';
 import { run } from '../helpers/mount.js';
-import { mountApp } from './app-mount.js';
+import { mountApp } from '../helpers/app-mount.js';
 
 /**
  * 256 MiB: big enough for dozens of parallel ranged chunks on both sides of the expiry, small enough

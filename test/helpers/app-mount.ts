@@ -1,12 +1,14 @@
-/** An in-process mount of the real composition root over a fake server; cleanup() always unmounts. */
+/**
+ * An in-process mount of the real composition root over a fake server (W&B SDK cache off, so the
+ * machine's own ~/.cache/wandb never serves bytes); cleanup() always unmounts and removes its dirs.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, type AppConfig, type RunningApp } from '../../src/app.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
-import { forceCleanup } from '../helpers/mount.js';
-import { tempDir } from './harness.js';
+import { forceCleanup, tempMountDir } from './mount.js';
 
 export interface AppMount {
   dir: string;
@@ -19,8 +21,8 @@ export async function mountApp(
   label: string,
   ttl: AppConfig['ttl'] = {},
 ): Promise<AppMount> {
-  const dir = await tempDir(`${label}-mnt`);
-  const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-rel-${label}-cache-`));
+  const dir = await tempMountDir(label);
+  const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-${label}-cache-`));
   let app: RunningApp;
   try {
     app = await startApp(
@@ -40,6 +42,7 @@ export async function mountApp(
     );
   } catch (err) {
     await forceCleanup(dir);
+    await rm(cacheDir, { recursive: true, force: true });
     throw err;
   }
   return {
