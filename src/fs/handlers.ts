@@ -6,8 +6,11 @@ type Handler = (...args: never[]) => void;
 
 /**
  * fuse-native ops: one thin line each, all through wrap(). getxattr/listxattr have our own signature
- * (see fuse.ts, which overrides their native glue). `access` is left out on purpose: with
- * default_permissions the kernel checks modes itself.
+ * (see fuse.ts, which overrides their native glue). Left out on purpose, so libfuse answers them
+ * without a round trip to JavaScript: `access` (with default_permissions the kernel checks modes
+ * itself), `opendir` and `releasedir` (the kernel sends them only for what getattr called a
+ * directory, and holds no state for them here; a directory gone meanwhile fails its readdir). Each
+ * was one more hop per directory of a `find`.
  */
 export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Handler> {
   const rofs = (op: string) =>
@@ -20,8 +23,6 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
       const l = await core.readdir(p);
       return [l.names, l.stats];
     }),
-    opendir: wrap(ctx, 'opendir', 'value', (p: string) => core.opendir(p)),
-    releasedir: wrap(ctx, 'releasedir', 'void', async () => undefined),
     open: wrap(ctx, 'open', 'value', (p: string, flags: number) => core.open(p, flags)),
     read: wrap(ctx, 'read', 'count', (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
       core.read(fh, buf, len, pos),

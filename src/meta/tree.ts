@@ -155,6 +155,7 @@ class Tree implements WandbMetaTree {
       staleListings: this.store.staleCount(),
       refreshesInFlight: this.sync.inFlight(),
       lastError: this.sync.lastError(),
+      resolvedPaths: this.cache.size,
     };
   }
 
