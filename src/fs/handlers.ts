@@ -1,6 +1,7 @@
 import type { FsCore } from './core.js';
+import { Errno } from './errno.js';
 import { ReadOnlyError } from './errors.js';
-import { wrap, type WrapContext } from './wrap.js';
+import { wrap, type FuseCallback, type WrapContext } from './wrap.js';
 
 type Handler = (...args: never[]) => void;
 
@@ -17,6 +18,9 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
     wrap(ctx, op, 'void', async (path: unknown) => {
       throw new ReadOnlyError(op, typeof path === 'string' ? path : '');
     });
+  const getxattr = wrap(ctx, 'getxattr', 'value', (p: string, name: string, _pos: number) =>
+    core.getxattr(p, name),
+  );
   return {
     getattr: wrap(ctx, 'getattr', 'value', (p: string) => core.getattr(p)),
     readdir: wrap(ctx, 'readdir', 'values', async (p: string) => {
@@ -30,7 +34,14 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
     release: wrap(ctx, 'release', 'void', (_p: string, fh: number) => core.release(fh)),
     readlink: wrap(ctx, 'readlink', 'value', (p: string) => core.readlink(p)),
     statfs: wrap(ctx, 'statfs', 'value', () => core.statfs()),
-    getxattr: wrap(ctx, 'getxattr', 'value', (p: string, name: string) => core.getxattr(p, name)),
+    // `ls -l` asks every entry for security.selinux and system.posix_acl_*; only user.* names exist
+    // (FsCore.getxattr), so those get ENODATA here, counted, without building an error per call.
+    getxattr: (p: string, name: string, pos: number, cb: FuseCallback) => {
+      if (typeof name === 'string' && name.startsWith('user.')) return getxattr(p, name, pos, cb);
+      ctx.stats.ops++;
+      ctx.stats.errors.ENODATA = (ctx.stats.errors.ENODATA ?? 0) + 1;
+      cb(Errno.ENODATA);
+    },
     listxattr: wrap(ctx, 'listxattr', 'value', (p: string) => core.listxattr(p)),
     // Defence in depth: the `ro` mount option makes the kernel refuse these before they reach us.
     write: rofs('write'),
