@@ -71,6 +71,19 @@ export async function metadata(ctx: BenchContext): Promise<void> {
     await mem.stop();
   }
   // what answering getxattr (wandbfs serves user.* xattrs) costs: ls -l asks twice per entry
+  // the bar for a listing after a remount (issue 15): nothing cached in the kernel, getxattr answered
+  const memXFirst = spec(
+    'memx.ls.first',
+    `in-memory FUSE + getxattr (ENODATA): ls -l of ${RUNS} dirs, first after mount`,
+  );
+  await measure(ctx, memXFirst, n, async () => {
+    const m = await mountMemoryFs(RUNS, FILES_PER_RUN, true);
+    try {
+      return await lsSeconds(join(m.mnt, 'runs'), RUNS);
+    } finally {
+      await m.stop();
+    }
+  });
   const memX = spec('memx.ls.warm', `in-memory FUSE + getxattr (ENODATA): ls -l of ${RUNS} dirs, warm`);
   const memx = await mountMemoryFs(RUNS, FILES_PER_RUN, true);
   try {
@@ -84,6 +97,7 @@ export async function metadata(ctx: BenchContext): Promise<void> {
     memFirst: memFirst.id,
     memWarm: memWarm.id,
     memX: memX.id,
+    memXFirst: memXFirst.id,
     memFind: memFindWarm.id,
   });
 }
@@ -92,6 +106,7 @@ interface Ids {
   memFirst: string;
   memWarm: string;
   memX: string;
+  memXFirst: string;
   memFind: string;
 }
 
@@ -117,7 +132,10 @@ async function wandbfsMetadata(
       limit: { value: 0, op: '<=' as const },
     },
     remount: spec('w.ls.remount', `wandbfs ls -l of ${RUNS} runs, after remount`, {
-      comparisons: [{ vs: ids.memWarm, target: 2, op: '<=' }],
+      comparisons: [
+        { vs: ids.memWarm, target: 2, op: '<=' },
+        { vs: ids.memXFirst, target: 1.3, op: '<=' },
+      ],
     }),
     remountGql: {
       ...spec('w.ls.remount.gql', 'wandbfs ls -l after remount: GraphQL requests'),
@@ -129,7 +147,7 @@ async function wandbfsMetadata(
       `wandbfs find over the large project, first (${GRAPHQL_LATENCY_MS} ms GraphQL latency)`,
     ),
     findWarm: spec('w.find.warm', 'wandbfs find over the large project, warm', {
-      comparisons: [{ vs: ids.memFind }],
+      comparisons: [{ vs: ids.memFind, target: 3, op: '<=' }],
     }),
   };
   const all = Object.values(rows);

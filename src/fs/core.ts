@@ -149,6 +149,10 @@ export class FsCore {
     return this.listing(out);
   }
 
+  /**
+   * What the kernel itself guarantees before an opendir: the FUSE handlers leave opendir to libfuse
+   * (one round trip less per directory listed), so this only serves callers of FsCore.
+   */
   async opendir(path: string): Promise<number> {
     const node = await this.node(path);
     if (node.kind !== 'dir') throw new NotADirectoryError(path);

@@ -1,27 +1,32 @@
 import type { FsCore } from './core.js';
+import { Errno } from './errno.js';
 import { ReadOnlyError } from './errors.js';
-import { wrap, type WrapContext } from './wrap.js';
+import { wrap, type FuseCallback, type WrapContext } from './wrap.js';
 
 type Handler = (...args: never[]) => void;
 
 /**
  * fuse-native ops: one thin line each, all through wrap(). getxattr/listxattr have our own signature
- * (see fuse.ts, which overrides their native glue). `access` is left out on purpose: with
- * default_permissions the kernel checks modes itself.
+ * (see fuse.ts, which overrides their native glue). Left out on purpose, so libfuse answers them
+ * without a round trip to JavaScript: `access` (with default_permissions the kernel checks modes
+ * itself), `opendir` and `releasedir` (the kernel sends them only for what getattr called a
+ * directory, and holds no state for them here; a directory gone meanwhile fails its readdir). Each
+ * was one more hop per directory of a `find`.
  */
 export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Handler> {
   const rofs = (op: string) =>
     wrap(ctx, op, 'void', async (path: unknown) => {
       throw new ReadOnlyError(op, typeof path === 'string' ? path : '');
     });
+  const getxattr = wrap(ctx, 'getxattr', 'value', (p: string, name: string, _pos: number) =>
+    core.getxattr(p, name),
+  );
   return {
     getattr: wrap(ctx, 'getattr', 'value', (p: string) => core.getattr(p)),
     readdir: wrap(ctx, 'readdir', 'values', async (p: string) => {
       const l = await core.readdir(p);
       return [l.names, l.stats];
     }),
-    opendir: wrap(ctx, 'opendir', 'value', (p: string) => core.opendir(p)),
-    releasedir: wrap(ctx, 'releasedir', 'void', async () => undefined),
     open: wrap(ctx, 'open', 'value', (p: string, flags: number) => core.open(p, flags)),
     read: wrap(ctx, 'read', 'count', (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
       core.read(fh, buf, len, pos),
@@ -29,7 +34,14 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
     release: wrap(ctx, 'release', 'void', (_p: string, fh: number) => core.release(fh)),
     readlink: wrap(ctx, 'readlink', 'value', (p: string) => core.readlink(p)),
     statfs: wrap(ctx, 'statfs', 'value', () => core.statfs()),
-    getxattr: wrap(ctx, 'getxattr', 'value', (p: string, name: string) => core.getxattr(p, name)),
+    // `ls -l` asks every entry for security.selinux and system.posix_acl_*; only user.* names exist
+    // (FsCore.getxattr), so those get ENODATA here, counted, without building an error per call.
+    getxattr: (p: string, name: string, pos: number, cb: FuseCallback) => {
+      if (typeof name === 'string' && name.startsWith('user.')) return getxattr(p, name, pos, cb);
+      ctx.stats.ops++;
+      ctx.stats.errors.ENODATA = (ctx.stats.errors.ENODATA ?? 0) + 1;
+      cb(Errno.ENODATA);
+    },
     listxattr: wrap(ctx, 'listxattr', 'value', (p: string) => core.listxattr(p)),
     // Defence in depth: the `ro` mount option makes the kernel refuse these before they reach us.
     write: rofs('write'),

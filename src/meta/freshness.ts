@@ -71,3 +71,15 @@ export function decide(state: ListingState | null, ttlMs: number, nowMs: number,
 export function negativeUntilMs(nowMs: number, ttls: Ttls): number {
   return nowMs + ttls.negativeMs;
 }
+
+/**
+ * Until when `decide` keeps answering 'fresh' for this state without anything being written, or
+ * `nowMs` when it does not answer 'fresh' now. Caches built on a listing (meta/path-cache.ts) are
+ * trusted until then, so revalidation after the TTL still starts on time.
+ */
+export function freshUntilMs(state: ListingState | null, ttlMs: number, nowMs: number, ttls: Ttls): number {
+  if (state === null || decide(state, ttlMs, nowMs, ttls) !== 'fresh') return nowMs;
+  const byTtl = state.stale || state.fetchedAtMs === null ? -Infinity : state.fetchedAtMs + ttlMs;
+  const byError = state.errorAtMs === null ? -Infinity : state.errorAtMs + ttls.errorBackoffMs;
+  return Math.max(byTtl, byError, nowMs);
+}

@@ -11,9 +11,11 @@ import { RUN_ARTIFACT_KINDS } from './dirs/run-artifacts.js';
 import { RUN_KINDS } from './dirs/runs.js';
 import { SWEEP_KINDS } from './dirs/sweeps.js';
 import { Fetchers } from './fetchers.js';
-import { DEFAULT_TTLS, negativeUntilMs, type Ttls } from './freshness.js';
+import { DEFAULT_TTLS, freshUntilMs, negativeUntilMs, type Ttls } from './freshness.js';
 import { sanitizeSegment } from './naming.js';
+import { PathCache, type Resolved } from './path-cache.js';
 import { MetaStore, type ProjectRow } from './store/index.js';
+import { watchWrites } from './store/write-watch.js';
 import { Syncer } from './sync.js';
 import type { DirEntry, MetaStatus, MetaTree, Node } from './types.js';
 import { AppUrls, appUrlFromBaseUrl } from './urls.js';
@@ -33,7 +35,15 @@ export interface MetaTreeOptions {
   baseUrl?: string;
   /** overrides the derived web app URL used in user.wandb.url */
   appBaseUrl?: string;
+  /** resolved paths kept in memory (default PATH_CACHE_ENTRIES) */
+  pathCacheEntries?: number;
 }
+
+/**
+ * Enough for every directory and file a `find` over a 10,000-run project visits (about 220,000
+ * paths): a second walk is answered from memory. An entry is a few hundred bytes (rows are shared).
+ */
+export const PATH_CACHE_ENTRIES = 250_000;
 
 /** The tree plus hooks tests and the status file use. */
 export interface WandbMetaTree extends MetaTree {
@@ -76,6 +86,7 @@ class Tree implements WandbMetaTree {
   private readonly api: WandbApi;
   private readonly env: TreeEnv;
   private readonly negative = new Map<string, number>();
+  private readonly cache: PathCache;
 
   constructor(private readonly o: MetaTreeOptions) {
     if (o.rootProject !== undefined && o.rootEntity === undefined) {
@@ -85,7 +96,9 @@ class Tree implements WandbMetaTree {
     this.clock = o.clock ?? systemClock;
     const log = o.log ?? silentLogger;
     this.ttls = { ...DEFAULT_TTLS, ...o.ttl };
-    this.store = new MetaStore(o.db);
+    this.cache = new PathCache(o.pathCacheEntries ?? PATH_CACHE_ENTRIES);
+    // every write to the metadata store drops the resolved paths built from it
+    this.store = new MetaStore(watchWrites(o.db, () => this.cache.invalidate()));
     this.sync = new Syncer(this.store, this.clock, log, this.ttls);
     this.env = {
       store: this.store,
@@ -103,20 +116,32 @@ class Tree implements WandbMetaTree {
   // ---- MetaTree -------------------------------------------------------------------------------
 
   async lookup(path: string): Promise<Node | null> {
-    const ctx = await this.resolve(path);
-    return ctx ? kindOf(ctx).node(this.env, ctx, path) : null;
+    const r = await this.resolve(path);
+    if (!r) return null;
+    // a node is built for the path it was asked by; a path cached under another spelling gets its own
+    if (r.node?.path === path) return r.node;
+    const node = kindOf(r.ctx).node(this.env, r.ctx, path);
+    r.node = node;
+    return node;
   }
 
   async readdir(path: string): Promise<DirEntry[] | null> {
-    const ctx = await this.resolve(path);
-    if (!ctx) return null;
-    await this.ensure(ctx);
-    const kind = kindOf(ctx);
-    return kind.children ? kind.children(this.env, ctx) : null;
+    const r = await this.resolve(path);
+    if (!r) return null;
+    const kind = kindOf(r.ctx);
+    if (!kind.children) return null;
+    if (r.children && r.children.checkAtMs > this.clock.nowMs()) return [...r.children.entries];
+    const epoch = this.cache.epoch;
+    const horizon = { atMs: r.checkAtMs };
+    await this.ensureTracked(r.ctx, horizon);
+    const entries = kind.children(this.env, r.ctx);
+    if (epoch === this.cache.epoch && horizon.atMs > this.clock.nowMs())
+      r.children = { entries, checkAtMs: horizon.atMs };
+    return [...entries];
   }
 
   async refresh(path: string): Promise<void> {
-    const ctx = await this.resolve(path);
+    const ctx = (await this.resolve(path))?.ctx;
     if (!ctx) return;
     const kind = kindOf(ctx);
     for (const prefix of kind.stalePrefixes(this.env, ctx)) this.store.markStale(prefix);
@@ -130,6 +155,7 @@ class Tree implements WandbMetaTree {
       staleListings: this.store.staleCount(),
       refreshesInFlight: this.sync.inFlight(),
       lastError: this.sync.lastError(),
+      resolvedPaths: this.cache.size,
     };
   }
 
@@ -147,18 +173,47 @@ class Tree implements WandbMetaTree {
 
   // ---- resolution -----------------------------------------------------------------------------
 
-  private async resolve(path: string): Promise<Ctx | null> {
+  /**
+   * What `path` names, from the longest resolved prefix in the cache onwards: a warm path costs a
+   * map read, a path whose parent is cached one step. Each step is stored with the horizon of the
+   * listings it went through (and its parent's), unless the store was written meanwhile.
+   */
+  private async resolve(path: string): Promise<Resolved | null> {
     if (!path.startsWith('/')) return null;
-    let ctx: Ctx | null = await this.rootCtx();
-    for (const seg of path.split('/')) {
-      if (seg === '') continue;
-      // the kernel resolves '.' and '..' itself; as names they could only alias something else
-      if (seg === '.' || seg === '..') return null;
-      if (!ctx) return null;
-      const kind = kindOf(ctx);
-      ctx = kind.child ? await kind.child(this.env, ctx, seg) : null;
-    }
-    return ctx;
+    const segs = path.split('/').filter((seg) => seg !== '');
+    // the kernel resolves '.' and '..' itself; as names they could only alias something else
+    if (segs.some((seg) => seg === '.' || seg === '..')) return null;
+    const nowMs = this.clock.nowMs();
+    let i = segs.length;
+    let at: Resolved | undefined;
+    for (; i >= 0 && at === undefined; i--) at = this.cache.get(prefixPath(segs, i), nowMs);
+    i++;
+    let cur: Resolved | null = at ?? (await this.resolveRoot());
+    for (; cur !== null && i < segs.length; i++) cur = await this.step(cur, segs, i);
+    return cur;
+  }
+
+  /** Resolves segment `i` inside `parent` (the path of segs[0..i)). */
+  private async step(parent: Resolved, segs: string[], i: number): Promise<Resolved | null> {
+    const kind = kindOf(parent.ctx);
+    if (!kind.child) return null;
+    const epoch = this.cache.epoch;
+    const horizon = { atMs: parent.checkAtMs };
+    const env: TreeEnv = { ...this.env, ensure: (ctx) => this.ensureTracked(ctx, horizon) };
+    const ctx = await kind.child(env, parent.ctx, segs[i] as string);
+    if (!ctx) return null;
+    const r: Resolved = { ctx, checkAtMs: horizon.atMs };
+    this.cache.set(prefixPath(segs, i + 1), r, epoch, this.clock.nowMs());
+    return r;
+  }
+
+  private async resolveRoot(): Promise<Resolved | null> {
+    const epoch = this.cache.epoch;
+    const ctx = await this.rootCtx();
+    if (!ctx) return null;
+    const r: Resolved = { ctx, checkAtMs: Number.POSITIVE_INFINITY };
+    this.cache.set('/', r, epoch, this.clock.nowMs());
+    return r;
   }
 
   private async rootCtx(): Promise<Ctx | null> {
@@ -183,6 +238,15 @@ class Tree implements WandbMetaTree {
 
   private async ensure(ctx: Ctx): Promise<void> {
     for (const l of this.listings(ctx)) await this.sync.ensure(l.key, l.ttlMs, l.fetch);
+  }
+
+  /** ensure(), lowering `horizon` to when the first of those listings stops being fresh. */
+  private async ensureTracked(ctx: Ctx, horizon: { atMs: number }): Promise<void> {
+    for (const l of this.listings(ctx)) {
+      await this.sync.ensure(l.key, l.ttlMs, l.fetch);
+      const until = freshUntilMs(this.store.listing(l.key), l.ttlMs, this.clock.nowMs(), this.ttls);
+      horizon.atMs = Math.min(horizon.atMs, until);
+    }
   }
 
   // ---- names W&B resolves that no listing shows -----------------------------------------------
@@ -220,4 +284,9 @@ class Tree implements WandbMetaTree {
     const p = await this.remote(`project\0${entity}\0${name}`, name, () => this.api.project(entity, name));
     return p ? this.store.putProject(p) : null;
   }
+}
+
+/** The cache key of the first `n` segments: '/', '/a', '/a/b' (one spelling per path). */
+function prefixPath(segs: readonly string[], n: number): string {
+  return '/' + segs.slice(0, n).join('/');
 }

@@ -58,6 +58,8 @@ export interface MetaStatus {
   staleListings: number;
   refreshesInFlight: number;
   lastError: string | null;
+  /** paths resolved in memory (meta/path-cache.ts); emptied by every write to the metadata store */
+  resolvedPaths?: number;
 }
 
 export interface MetaTree {
