@@ -1,3 +1,4 @@
+import { assignNames, type NameItem } from '../naming.js';
 import { num, str, strOrNull, type Row } from './rows.js';
 
 /**
@@ -14,4 +15,17 @@ export function applyNames(
     const name = names.get(str(r, keyCol));
     if (name !== undefined && name !== strOrNull(r, 'fs_name')) set(name, num(r, 'pk'));
   }
+}
+
+/**
+ * Runs and sweeps: the display base name stored with the row, disambiguated by the W&B name (the
+ * run or sweep id) when two share one.
+ */
+export function renameByStoredBase(rows: Row[], set: (name: string, pk: number) => void): void {
+  const items: NameItem[] = rows.map((r) => ({
+    key: str(r, 'name'),
+    base: str(r, 'base_name'),
+    disambiguator: str(r, 'name'),
+  }));
+  applyNames(rows, assignNames(items), 'name', set);
 }

@@ -1,9 +1,9 @@
 import type { RunRecord } from '../../api/types.js';
 import type { Db } from '../../core/db.js';
-import { assignNames, runBase, type NameItem } from '../naming.js';
+import { runBase } from '../naming.js';
 import { runMtimeMs } from '../times.js';
 import type { Listings } from './listings.js';
-import { applyNames } from './rename.js';
+import { renameByStoredBase } from './rename.js';
 import { fsNames, str, toRun, type Row, type RunRow } from './rows.js';
 import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
@@ -102,13 +102,7 @@ export class Runs {
   }
 
   private rename(projectPk: number): void {
-    const rows = this.s.names.all(projectPk) as Row[];
-    const items: NameItem[] = rows.map((r) => ({
-      key: str(r, 'name'),
-      base: str(r, 'base_name'),
-      disambiguator: str(r, 'name'),
-    }));
-    applyNames(rows, assignNames(items), 'name', (name, pk) => this.s.setName.run(name, pk));
+    renameByStoredBase(this.s.names.all(projectPk) as Row[], (name, pk) => this.s.setName.run(name, pk));
   }
 
   list(projectPk: number): string[] {

@@ -1,8 +1,8 @@
 import type { SweepRecord } from '../../api/types.js';
 import type { Db } from '../../core/db.js';
-import { assignNames, sweepBase, type NameItem } from '../naming.js';
+import { sweepBase } from '../naming.js';
 import type { Listings } from './listings.js';
-import { applyNames } from './rename.js';
+import { renameByStoredBase } from './rename.js';
 import { fsNames, str, toSweep, type Row, type SweepRow } from './rows.js';
 import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
@@ -74,13 +74,7 @@ export class Sweeps {
   }
 
   private rename(projectPk: number): void {
-    const rows = this.s.names.all(projectPk) as Row[];
-    const items: NameItem[] = rows.map((r) => ({
-      key: str(r, 'name'),
-      base: str(r, 'base_name'),
-      disambiguator: str(r, 'name'),
-    }));
-    applyNames(rows, assignNames(items), 'name', (name, pk) => this.s.setName.run(name, pk));
+    renameByStoredBase(this.s.names.all(projectPk) as Row[], (name, pk) => this.s.setName.run(name, pk));
   }
 
   list(projectPk: number): string[] {
