@@ -78,8 +78,11 @@ export interface WandbApi {
     signal?: AbortSignal,
   ): AsyncIterable<Page<string>>;
 
-  /** A ranged byte source for one file; resolves and refreshes signed URLs itself. */
-  rangeSource(locator: FileLocator, label: string): RangeSource;
+  /**
+   * A ranged byte source for one file; resolves and refreshes signed URLs itself. With
+   * `expectedSize`, storage reporting another size fails with ContentChangedError (core/errors.ts).
+   */
+  rangeSource(locator: FileLocator, label: string, expectedSize?: number): RangeSource;
 
   /** Counters for status.json: requests, retries, throttling seen. */
   stats(): ApiStats;

@@ -175,8 +175,8 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     ...queryMethods(ctx, runsSizes, urls),
     manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
       fetchManifest(manifestDeps, artifactId, signal),
-    rangeSource: (locator: FileLocator, label: string): RangeSource =>
-      new ApiRangeSource(downloaderDeps, locator, label),
+    rangeSource: (locator: FileLocator, label: string, expectedSize?: number): RangeSource =>
+      new ApiRangeSource(downloaderDeps, locator, label, expectedSize ?? null),
     stats: (): ApiStats => stats.snapshot(),
     connectivity,
     close: () => {

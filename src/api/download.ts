@@ -1,4 +1,5 @@
 import type { LimitFunction } from 'p-limit';
+import { ContentChangedError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { runLimited } from './abort.js';
 import { PermanentError, RateLimitedError, TransientError } from './errors.js';
@@ -48,6 +49,8 @@ export class ApiRangeSource implements RangeSource {
     private readonly d: DownloaderDeps,
     private readonly locator: FileLocator,
     private readonly label: string,
+    /** the size the listing gave; storage reporting another one is ContentChangedError (null: unchecked) */
+    private readonly expectedSize: number | null = null,
   ) {}
 
   describe(): string {
@@ -127,6 +130,21 @@ export class ApiRangeSource implements RangeSource {
     );
   }
 
+  /**
+   * Storage names the object's whole size in every answer; one other than the listing's means the
+   * object behind the URL was replaced or grew since it was listed (a live run's output.log). Any
+   * byte of it would fail the digest check, so nothing more is fetched: the caller re-lists.
+   */
+  private checkTotal(total: number | null, abandon: () => void): void {
+    if (this.expectedSize === null || total === null || !Number.isSafeInteger(total)) return;
+    if (total === this.expectedSize) return;
+    abandon();
+    throw new ContentChangedError(
+      `${this.label} is ${total} bytes in storage, but ${this.expectedSize} bytes in its listing`,
+      total,
+    );
+  }
+
   /** The typed error for a storage answer that is neither 200 nor 206; counts throttling. */
   private statusFailure(res: Parameters<typeof storageStatusError>[0]): Error {
     const err = storageStatusError(res, this.label, this.d.retryDeps.clock.nowMs());
@@ -159,6 +177,7 @@ export class ApiRangeSource implements RangeSource {
         res.destroy();
         throw new PermanentError(`storage answered a different byte range than asked for ${this.label}`);
       }
+      this.checkTotal(m[3] === '*' ? null : Number(m[3]), () => res.destroy());
       bodyOffset = from;
       until = Math.min(end, Number(m[2]) + 1);
     } else if (status === 200) {
@@ -167,9 +186,16 @@ export class ApiRangeSource implements RangeSource {
         res.destroy();
         throw new PermanentError(`storage ignored the Range header for ${this.label} (HTTP 200)`);
       }
+      const length = res.headers['content-length'];
+      this.checkTotal(length === undefined ? null : Number(length), () => res.destroy());
       bodyOffset = 0;
     } else {
       storage.discard(res);
+      if (status === 416) {
+        // asked from inside the listed size, yet past the end: the object shrank
+        const m = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+        this.checkTotal(m ? Number(m[1]) : null, () => undefined);
+      }
       throw this.statusFailure(res);
     }
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_SCHEMA_TOO_NEW'
   | 'ERR_MIGRATION'
+  | 'ERR_CONTENT_CHANGED'
   // src/config
   | 'ERR_NO_API_KEY'
   // src/api
@@ -92,6 +93,22 @@ export class AbortedError extends WandbfsError {
 export class MigrationError extends WandbfsError {
   constructor(migration: string, cause: unknown) {
     super('ERR_MIGRATION', `migration ${migration} failed`, { cause });
+  }
+}
+
+/**
+ * The stored object behind a file's URL is not the one its listing describes (storage reports
+ * another size): thrown by the API's range source, it makes the blob cache drop the download and the
+ * FUSE core re-list the file (a running run's growing output.log, a replaced checkpoint). Core, not
+ * api or blobs, because all three layers act on it and blobs may not import api.
+ */
+export class ContentChangedError extends WandbfsError {
+  constructor(
+    message: string,
+    /** the size storage reports now, when it said one */
+    readonly actualSize: number | null,
+  ) {
+    super('ERR_CONTENT_CHANGED', message, { hint: 'the file changed on W&B since it was listed' });
   }
 }
 

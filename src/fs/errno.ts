@@ -46,6 +46,8 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_CONFIG: 'EIO',
   ERR_SCHEMA_TOO_NEW: 'EIO',
   ERR_MIGRATION: 'EIO',
+  // a file whose bytes no longer match its listing, even after a re-list (FsCore re-lists first)
+  ERR_CONTENT_CHANGED: 'EIO',
   // src/config
   ERR_NO_API_KEY: 'EACCES',
   // src/api

@@ -13,11 +13,12 @@ import { run } from '../helpers/mount.js';
 import { mountApp } from '../helpers/app-mount.js';
 
 /**
- * 256 MiB: big enough for dozens of parallel ranged chunks on both sides of the expiry, small enough
- * for a shared 2-core CI box (the 1 GiB fixture file takes minutes there; the code path is the same).
+ * 1 GiB, as issue 13 asks: dozens of parallel ranged chunks on both sides of the expiry. The fake
+ * generates the bytes from (seed, offset) and keeps the MD5 memo on disk, so this costs the transfer
+ * only: 52 s for the read on the shared 2-core box (with other work running), 59 s for the file.
  */
-const SIZE = 256 * 1024 * 1024 + 13;
-const NAME = 'checkpoints/expiring-256m.bin';
+const SIZE = 1024 * 1024 * 1024 + 13;
+const NAME = 'checkpoints/expiring-1g.bin';
 
 describe('signed URLs expiring GCS-style through a real mount', () => {
   let server: FakeWandb;
