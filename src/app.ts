@@ -79,7 +79,7 @@ interface Layers {
   blobs: ReturnType<typeof createBlobCache>;
   core: FsCore;
   /** the byte source of a blob, as FsCore and `wandbfs warm` use it */
-  sourceFor: (content: BlobContent, path: string) => RangeSource;
+  sourceFor: (content: BlobContent, path: string, sizeBytes?: number) => RangeSource;
 }
 
 /**
@@ -167,8 +167,8 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     ...(stall === undefined ? {} : { stallTimeoutMs: stall }),
     ...c.tuning?.blobs,
   });
-  const sourceFor = (content: BlobContent, path: string) =>
-    api.rangeSource(content.locator, path.replace(/^\//, ''));
+  const sourceFor = (content: BlobContent, path: string, sizeBytes?: number) =>
+    api.rangeSource(content.locator, path.replace(/^\//, ''), sizeBytes);
   const core = new FsCore({
     meta,
     blobs,

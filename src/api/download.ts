@@ -147,6 +147,11 @@ export class ApiRangeSource implements RangeSource {
 
   /** The typed error for a storage answer that is neither 200 nor 206; counts throttling. */
   private statusFailure(res: Parameters<typeof storageStatusError>[0]): Error {
+    if (res.statusCode === 416) {
+      // asked from inside the listed size, yet past the end: the object shrank
+      const m = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+      this.checkTotal(m ? Number(m[1]) : null, () => undefined);
+    }
     const err = storageStatusError(res, this.label, this.d.retryDeps.clock.nowMs());
     if (
       err instanceof RateLimitedError ||
@@ -191,11 +196,6 @@ export class ApiRangeSource implements RangeSource {
       bodyOffset = 0;
     } else {
       storage.discard(res);
-      if (status === 416) {
-        // asked from inside the listed size, yet past the end: the object shrank
-        const m = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
-        this.checkTotal(m ? Number(m[1]) : null, () => undefined);
-      }
       throw this.statusFailure(res);
     }
 

@@ -1,10 +1,9 @@
-import type { BlobCache, RangeSource } from '../blobs/types.js';
+import type { BlobCache, BlobReader, RangeSource } from '../blobs/types.js';
 import type { FileContent, FileNode, MetaTree, Node, NodeKind } from '../meta/types.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
-import { IntegrityError } from '../blobs/errors.js';
 import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
 import {
   BadHandleError,
@@ -19,7 +18,8 @@ import {
   ShuttingDownError,
   UnreadableError,
 } from './errors.js';
-import { HandleTable, type Handle } from './handles.js';
+import { HandleTable, type BlobHandle, type Handle } from './handles.js';
+import { isContentMismatch, relistAfterMismatch, type RelistDeps } from './relist.js';
 import { renderStatus, StatusSnapshots } from './status-file.js';
 import { StatusOverlay, type FsTree } from './status-overlay.js';
 import { newOpStats, type OpStats } from './wrap.js';
@@ -29,8 +29,11 @@ export type BlobContent = Extract<FileContent, { type: 'blob' }>;
 export interface FsCoreOptions {
   meta: MetaTree;
   blobs: BlobCache;
-  /** Builds the byte source for a blob; injected by src/app.ts so fs never imports api. */
-  sourceFor(content: BlobContent, path: string): RangeSource;
+  /**
+   * Builds the byte source for a blob; injected by src/app.ts so fs never imports api. With
+   * `sizeBytes`, a source finding another size in storage fails with ContentChangedError.
+   */
+  sourceFor(content: BlobContent, path: string, sizeBytes?: number): RangeSource;
   owner: Owner;
   log: Logger;
   version: string;
@@ -80,6 +83,7 @@ export class FsCore {
   private nativeStats: () => Record<string, number> = () => ({});
   /** Every path is resolved here: the /.wandbfs status tree composed in front of the metadata tree. */
   private readonly tree: FsTree;
+  private readonly relistDeps: RelistDeps;
 
   constructor(private readonly o: FsCoreOptions) {
     this.clock = o.clock ?? systemClock;
@@ -87,6 +91,12 @@ export class FsCore {
     const now = () => this.clock.nowMs();
     const snapshots = new StatusSnapshots(() => this.statusDocument(), now);
     this.tree = new StatusOverlay(o.meta, snapshots, this.startedAtMs, now);
+    this.relistDeps = {
+      refresh: (path) => o.meta.refresh(path),
+      lookup: (path) => this.tree.lookup(path),
+      openBlob: (node) => this.openBlob(node),
+      log: o.log,
+    };
   }
 
   /** The mount adds counters only fuse-native knows (leaked thread buffers). */
@@ -178,19 +188,34 @@ export class FsCore {
       if (position >= h.bytes.length) return 0;
       return h.bytes.copy(buf, 0, position, Math.min(h.bytes.length, position + length));
     }
+    for (;;) {
+      const reader = h.reader;
+      try {
+        return await this.readBlob(h, reader, buf, length, position);
+      } catch (err) {
+        if (!isContentMismatch(err)) throw err;
+        const key = digestKey(h.digest);
+        this.integrityFailures.set(key, (this.integrityFailures.get(key) ?? 0) + 1);
+        // returns once the handle reads what W&B lists now (then this read starts over), else throws
+        await relistAfterMismatch(h, reader, err, this.relistDeps);
+      }
+    }
+  }
+
+  /** Fills the whole request: a short reply would look like EOF to the reader (silent truncation). */
+  private async readBlob(
+    h: BlobHandle,
+    reader: BlobReader,
+    buf: Buffer,
+    length: number,
+    position: number,
+  ): Promise<number> {
     const want = Math.min(length, h.sizeBytes - position);
     if (want <= 0) return 0;
-    // Fill the whole request: a short reply would look like EOF to the reader (silent truncation).
     let got = 0;
     while (got < want) {
       const target = got === 0 ? buf : buf.subarray(got);
-      const n = await h.reader.read(target, want - got, position + got).catch((err: unknown) => {
-        if (err instanceof IntegrityError) {
-          const key = digestKey(h.digest);
-          this.integrityFailures.set(key, (this.integrityFailures.get(key) ?? 0) + 1);
-        }
-        throw err;
-      });
+      const n = await reader.read(target, want - got, position + got);
       if (n <= 0) throw new ShortReadError(h.path, position + got, h.sizeBytes);
       got += n;
     }
@@ -253,13 +278,16 @@ export class FsCore {
       case 'generated':
         return { kind: 'bytes', path: node.path, bytes: c.bytes };
       case 'blob': {
-        const reader = await this.o.blobs.open({
-          digest: c.digest,
+        const reader = await this.openBlob({ ...node, content: c });
+        return {
+          kind: 'blob',
+          path: node.path,
           sizeBytes: node.sizeBytes,
-          source: () => this.o.sourceFor(c, node.path),
-        });
-        this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
-        return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader, digest: c.digest };
+          reader,
+          digest: c.digest,
+          live: node.live === true,
+          relist: null,
+        };
       }
       case 'reference': {
         // the displayed form: an https reference's query string may carry a token
@@ -271,6 +299,17 @@ export class FsCore {
         this.o.log.warn('file is not readable', { path: node.path, reason: c.reason });
         throw new UnreadableError(node.path, c.reason);
     }
+  }
+
+  private async openBlob(node: FileNode & { content: BlobContent }): Promise<BlobReader> {
+    const c = node.content;
+    const reader = await this.o.blobs.open({
+      digest: c.digest,
+      sizeBytes: node.sizeBytes,
+      source: () => this.o.sourceFor(c, node.path, node.sizeBytes),
+    });
+    this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
+    return reader;
   }
 
   private async node(path: string): Promise<Node> {

@@ -1,9 +1,22 @@
 import type { Digest } from '../core/digest.js';
 import type { BlobReader } from '../blobs/types.js';
 
-export type Handle =
-  | { kind: 'blob'; path: string; sizeBytes: number; reader: BlobReader; digest: Digest }
-  | { kind: 'bytes'; path: string; bytes: Buffer };
+/**
+ * An open stored file. Its reader, size and digest change when the file turned out to have changed
+ * since it was listed and was re-listed (fs/relist.ts); `relist` remembers that it was, so it
+ * happens at most once per open.
+ */
+export interface BlobHandle {
+  kind: 'blob';
+  path: string;
+  sizeBytes: number;
+  reader: BlobReader;
+  digest: Digest;
+  live: boolean;
+  relist: Promise<void> | null;
+}
+
+export type Handle = BlobHandle | { kind: 'bytes'; path: string; bytes: Buffer };
 
 const MAX_FH = 0x7fffffff;
 

@@ -1,4 +1,5 @@
 import { md5FromBase64 } from '../core/digest.js';
+import { isTerminalRunState } from './freshness.js';
 import type { MembershipScope } from '../api/types.js';
 import type { FileContent, FileNode, Node } from './types.js';
 import type { EntryRow, FileRow, RunRow } from './store/index.js';
@@ -71,6 +72,7 @@ export function runFileNode(
     mtimeMs,
     ctimeMs: mtimeMs,
     immutable: false,
+    live: !isTerminalRunState(loc.run.state),
     xattrs,
   };
 }

@@ -39,6 +39,11 @@ export interface FileNode extends NodeBase {
   kind: 'file';
   sizeBytes: number;
   content: FileContent;
+  /**
+   * A file of a run that has not finished: the object behind its URL may change after the listing
+   * (a growing output.log), so bytes that differ from the listing are a newer version, not corruption.
+   */
+  live?: boolean;
 }
 
 export interface SymlinkNode extends NodeBase {

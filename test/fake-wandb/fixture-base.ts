@@ -192,6 +192,29 @@ export class FixtureBase implements Fixture {
     return file;
   }
 
+  /** Swaps a run file's record for one holding `source` (same id and name); returns both records. */
+  replaceRunFileContent(
+    entity: string,
+    project: string,
+    runName: string,
+    name: string,
+    source: FileSource,
+  ): { before: RunFileFx; after: RunFileFx } {
+    const run = this.pinRun(entity, project, runName);
+    const before = run.files.get(name);
+    if (before === undefined) throw new Error(`no file ${name} in run ${entity}/${project}/${runName}`);
+    const after = this.makeRunFile(
+      name,
+      source,
+      new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      before.id,
+    );
+    (run.files as FxList<RunFileFx>).push(after);
+    run.updatedAt = after.updatedAt;
+    run.heartbeatAt = after.updatedAt;
+    return { before, after };
+  }
+
   setRunState(entity: string, project: string, runName: string, state: string): void {
     const run = this.pinRun(entity, project, runName);
     run.state = state;

@@ -32,6 +32,7 @@ import { QuotaWindow, tooManyHeaders } from './rate-limit.js';
 import type { ResolverContext } from './resolvers.js';
 import { UrlSigner } from './signing.js';
 import { handleStorage } from './storage-route.js';
+import { LiveObjects } from './live-objects.js';
 
 export type { Counters } from './counters.js';
 export type { ExpiryStyle, Faults, RouteFaults, StorageFaults } from './faults.js';
@@ -72,6 +73,8 @@ export interface FakeWandb {
   readonly pageWeightStats: PageWeightStats;
   /** runs created mid-listing, Sweep.runs timeouts */
   readonly listing: ListingControls;
+  /** stored objects that change after they were listed (a running run's growing output.log) */
+  readonly live: LiveObjects;
   /** zeroes counters and pageWeightStats */
   resetCounters(): void;
   /** restores every fault, page weight and listing knob to its default and re-seeds the fault PRNG */
@@ -89,6 +92,7 @@ class FakeWandbServer implements FakeWandb {
   pageWeight: PageWeight;
   readonly pageWeightStats: PageWeightStats = emptyPageWeightStats();
   readonly listing = new ListingControls();
+  readonly live: LiveObjects;
   readonly apiKey: string;
   private readonly initialPageWeight: PageWeight;
   private readonly server: Server;
@@ -108,6 +112,7 @@ class FakeWandbServer implements FakeWandb {
     opts: FakeWandbOptions,
   ) {
     this.apiKey = opts.apiKey ?? DEFAULT_API_KEY;
+    this.live = new LiveObjects(fixture);
     this.maxPageSize = opts.maxPageSize ?? 100;
     this.initialPageWeight = { ...defaultPageWeight(), ...opts.pageWeight };
     this.pageWeight = { ...this.initialPageWeight };
@@ -239,7 +244,7 @@ class FakeWandbServer implements FakeWandb {
           signer: this.signer,
           counters: this.counters,
           faults: () => this.faults.storage,
-          contentOf: (id) => this.fixture.contentOf(id),
+          contentOf: (id) => this.live.contentOf(id),
         });
       case 'files-redirect':
       case 'artifacts-v2':
@@ -247,7 +252,7 @@ class FakeWandbServer implements FakeWandb {
           apiKey: this.apiKey,
           counters: this.counters,
           faults: () => this.faults.storage,
-          contentOf: (id) => this.fixture.contentOf(id),
+          contentOf: (id) => this.live.contentOf(id),
           artifact: (id) => this.fixture.artifact(id),
         });
       default:

@@ -6,12 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, type AppConfig, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { forceCleanup, tempMountDir } from './mount.js';
 
 export interface AppMount {
   dir: string;
+  cacheDir: string;
   app: RunningApp;
   cleanup(): Promise<void>;
 }
@@ -20,6 +21,7 @@ export async function mountApp(
   server: FakeWandb,
   label: string,
   ttl: AppConfig['ttl'] = {},
+  extra: { log?: Logger; mount?: AppConfig['mount'] } = {},
 ): Promise<AppMount> {
   const dir = await tempMountDir(label);
   const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-${label}-cache-`));
@@ -33,12 +35,12 @@ export async function mountApp(
         apiKey: server.apiKey,
         mkdir: false,
         ttl,
-        mount: {},
+        mount: extra.mount ?? {},
         timeouts: {},
         logFile: null,
         sdkCache: false,
       },
-      silentLogger,
+      extra.log ?? silentLogger,
     );
   } catch (err) {
     await forceCleanup(dir);
@@ -47,6 +49,7 @@ export async function mountApp(
   }
   return {
     dir,
+    cacheDir,
     app,
     cleanup: async () => {
       try {
