@@ -28,7 +28,7 @@ export interface WarmDeps {
   /** the mount's database (blob index and pins) */
   db: Db;
   cacheDir: string;
-  sourceFor(content: BlobContent, path: string): RangeSource;
+  sourceFor(content: BlobContent, path: string, sizeBytes?: number): RangeSource;
   limits: WarmLimits;
   log: Logger;
   clock?: Clock;
@@ -170,7 +170,7 @@ async function fetchOne(
   const reader = await d.blobs.open({
     digest: b.digest,
     sizeBytes: b.sizeBytes,
-    source: () => d.sourceFor(b.content, b.path),
+    source: () => d.sourceFor(b.content, b.path, b.sizeBytes),
   });
   const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, b.sizeBytes)));
   try {

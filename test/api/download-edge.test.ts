@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createWandbApi } from '../../src/api/client.js';
 import { PermanentError } from '../../src/api/errors.js';
+import { ContentChangedError } from '../../src/core/errors.js';
 import type { FetchFn } from '../../src/api/transport.js';
 import { readRange } from './helpers.js';
 
@@ -45,7 +46,7 @@ describe('storage edge cases (local stub storage, scripted GraphQL)', () => {
   });
   after(async () => new Promise<void>((r) => server.close(() => r())));
 
-  function apiServing(mode: string) {
+  function apiServing(mode: string, expectedSize?: number) {
     const fetch: FetchFn = async () =>
       new Response(
         JSON.stringify({
@@ -70,7 +71,11 @@ describe('storage edge cases (local stub storage, scripted GraphQL)', () => {
     });
     return {
       api,
-      src: api.rangeSource({ kind: 'run-file', entity: 'e', project: 'p', run: 'r', name: 'f.bin' }, 'f.bin'),
+      src: api.rangeSource(
+        { kind: 'run-file', entity: 'e', project: 'p', run: 'r', name: 'f.bin' },
+        'f.bin',
+        expectedSize,
+      ),
     };
   }
 
@@ -99,6 +104,26 @@ describe('storage edge cases (local stub storage, scripted GraphQL)', () => {
     const { api, src } = apiServing('short-range');
     assert.ok((await readRange(src, 10, 25_010)).equals(BODY.subarray(10, 25_010)));
     assert.equal(api.stats().storageRequests, 25);
+    api.close();
+  });
+
+  it('a total size other than the listed one is ContentChangedError at once, for 206, 200 and 416', async () => {
+    for (const [mode, listed, from] of [
+      ['short-range', BODY.length - 7, 0], // grew since it was listed: 206 names the new total
+      ['ignore-range', BODY.length + 5, 0], // 200's Content-Length is the whole object
+      ['gone', BODY.length + 100, BODY.length + 10], // shrank below where the read starts
+    ] as const) {
+      const { api, src } = apiServing(mode, listed);
+      await assert.rejects(
+        readRange(src, from, from + 10),
+        (e) => e instanceof ContentChangedError && e.actualSize === BODY.length,
+        mode,
+      );
+      assert.equal(api.stats().storageRequests, 1, `${mode}: not retried`);
+      api.close();
+    }
+    const { api, src } = apiServing('short-range', BODY.length);
+    assert.ok((await readRange(src, 0, 2000)).equals(BODY.subarray(0, 2000)), 'the listed size reads');
     api.close();
   });
 

@@ -125,6 +125,7 @@ describe('live run files with zero attribute and entry timeouts', () => {
     const listed = e.server.fixture.run(ENTITY, PROJECT, DONE_RUN)!.files.get('output.log')!;
     assert.equal(await sizeSeen(path), listed.sizeBytes);
     e.server.live.replaceObject(listed.blobId, Buffer.from('overwritten behind W&B’s back\n'));
+    e.server.resetCounters();
     for (let i = 0; i < 2; i++) {
       const cat = await run('cat', [path]);
       assert.notEqual(cat.code, 0, 'the read fails');
@@ -135,6 +136,7 @@ describe('live run files with zero attribute and entry timeouts', () => {
       e.lines.join(''),
     );
     assert.equal(await exists(blobPath(e.m.cacheDir, digestOf(listed.md5B64))), false, 'nothing cached');
+    assert.equal(e.server.counters.graphqlOps.RunFiles, 2, 'each open re-listed the run’s files once');
   });
 
   it('an artifact file whose bytes changed fails with EIO, logged with its path, and is not cached', async () => {
