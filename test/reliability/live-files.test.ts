@@ -120,6 +120,25 @@ describe('live run files with zero attribute and entry timeouts', () => {
     );
   });
 
+  it('a running run’s file whose object changed while W&B still lists the old one fails with EIO', async () => {
+    // a file no earlier case read: a cached blob of the listed digest would rightly be served
+    const listed = [...e.server.fixture.run(ENTITY, PROJECT, LIVE_RUN)!.files].find(
+      (f) => f.sizeBytes > 0 && f.name !== 'output.log' && f.name !== 'checkpoints/latest.pt',
+    )!;
+    const path = runFile(e, LIVE_RUN, listed.name);
+    assert.equal(await sizeSeen(path), listed.sizeBytes);
+    e.server.live.replaceObject(listed.blobId, Buffer.from('uploaded before W&B recorded it\n'));
+    const cat = await run('cat', [path]);
+    assert.notEqual(cat.code, 0, 'the read fails');
+    assert.match(cat.stderr, /Input\/output error/);
+    assert.ok(
+      e.lines.some(
+        (l) => /changed file of a running run/.test(l) && l.includes(`q7r8s9t0/files/${listed.name}`),
+      ),
+      e.lines.join(''),
+    );
+  });
+
   it('a finished run’s file whose bytes changed fails with EIO, logged with its path, and is not cached', async () => {
     const path = runFile(e, DONE_RUN, 'output.log');
     const listed = e.server.fixture.run(ENTITY, PROJECT, DONE_RUN)!.files.get('output.log')!;
