@@ -354,3 +354,53 @@ describe('FsCore without a mount: over the real metadata tree', () => {
     }
   });
 });
+
+describe('FsCore without a mount: files whose bytes do not match their listing', () => {
+  const PATH = '/proj/live/files/output.log';
+  const listed = blob(Buffer.from('old'));
+  const grown = Buffer.from('old, and grown since it was listed\n');
+  const now = blob(grown);
+
+  /** A tree whose file at PATH is `after` once its directory was re-listed. */
+  function relisting(after: 'grown' | 'unchanged') {
+    let refreshes = 0;
+    const made = makeCore({ [PATH]: { kind: 'file', size: 3, content: listed.content } }, (tree) => ({
+      lookup: async (p) => {
+        const n = await tree.lookup(p);
+        if (p !== PATH || n?.kind !== 'file' || refreshes === 0 || after === 'unchanged') return n;
+        return { ...n, sizeBytes: grown.length, content: now.content, live: true };
+      },
+      readdir: (p) => tree.readdir(p),
+      refresh: async (p) => {
+        refreshes++;
+        await tree.refresh(p);
+      },
+      status: () => tree.status(),
+      close: () => tree.close(),
+    }));
+    made.blobs.set(listed.digest, { kind: 'fail' });
+    made.blobs.set(now.digest, { kind: 'bytes', bytes: grown });
+    return { ...made, refreshes: () => refreshes };
+  }
+
+  it('reads failing together re-list once and continue on the version W&B lists now', async () => {
+    const { core, refreshes } = relisting('grown');
+    const fh = await core.open(PATH, O_RDONLY);
+    const a = Buffer.alloc(64);
+    const b = Buffer.alloc(64);
+    const [na, nb] = await Promise.all([core.read(fh, a, 64, 0), core.read(fh, b, 64, 1)]);
+    assert.equal(refreshes(), 1);
+    assert.ok(a.subarray(0, na).equals(grown), 'the whole new version, past the listed size');
+    assert.ok(b.subarray(0, nb).equals(grown.subarray(1)));
+    await core.release(fh);
+  });
+
+  it('a listing that did not change after the re-list is EIO, and later reads do not re-list again', async () => {
+    const { core, refreshes } = relisting('unchanged');
+    const fh = await core.open(PATH, O_RDONLY);
+    await rejectsWith(core.read(fh, Buffer.alloc(8), 8, 0), 'EIO', 'first read');
+    await rejectsWith(core.read(fh, Buffer.alloc(8), 8, 0), 'EIO', 'second read');
+    assert.equal(refreshes(), 1, 'one re-list per open');
+    await core.release(fh);
+  });
+});
