@@ -26,7 +26,21 @@ export async function fetchViewer(ctx: FetchContext, signal?: AbortSignal): Prom
     username,
     entity: optStr(v, 'entity', 'viewer') ?? username,
     teams,
+    orgEntities: orgEntitiesOf(v),
   };
+}
+
+/** viewer.organizations[].orgEntity.name; an org without an entity (or an older server) adds none. */
+function orgEntitiesOf(viewer: Obj): string[] {
+  const out: string[] = [];
+  const orgs = viewer.organizations;
+  if (!Array.isArray(orgs)) return out;
+  for (const [i, o] of orgs.entries()) {
+    const e = optObj(asObj(o, `viewer.organizations[${i}]`), 'orgEntity', `viewer.organizations[${i}]`);
+    const name = e ? str(e, 'name', `viewer.organizations[${i}].orgEntity`) : null;
+    if (name !== null && !out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 export function mapEntity(e: Obj, path: string): EntityRecord {

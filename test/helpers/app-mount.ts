@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, type AppConfig, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { forceCleanup, tempMountDir } from './mount.js';
 
@@ -20,6 +20,8 @@ export async function mountApp(
   server: FakeWandb,
   label: string,
   ttl: AppConfig['ttl'] = {},
+  /** `log` receives the mount's log lines; `config` overrides other AppConfig fields (e.g. entity) */
+  opts: { log?: Logger; config?: Partial<AppConfig> } = {},
 ): Promise<AppMount> {
   const dir = await tempMountDir(label);
   const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-${label}-cache-`));
@@ -37,8 +39,9 @@ export async function mountApp(
         timeouts: {},
         logFile: null,
         sdkCache: false,
+        ...opts.config,
       },
-      silentLogger,
+      opts.log ?? silentLogger,
     );
   } catch (err) {
     await forceCleanup(dir);

@@ -1,5 +1,9 @@
 import { operation } from './operation.js';
 
+/**
+ * The viewer, its teams, and its organizations' own entities: W&B Registry projects live in an
+ * org's entity, which is not among the teams (wandb-api.md §12b).
+ */
 export const VIEWER = operation(
   'Viewer',
   `query Viewer {
@@ -8,6 +12,7 @@ export const VIEWER = operation(
     username
     entity
     teams { edges { node { name } } }
+    organizations { name orgEntity { name } }
   }
 }`,
 );
