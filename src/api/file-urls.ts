@@ -1,4 +1,5 @@
 import { AbortedError } from '../core/errors.js';
+import { linkedController } from './abort.js';
 import { ForbiddenError, RegistryDownloadDeniedError } from './errors.js';
 import type { FetchContext } from './fetch-context.js';
 import type { FileUrls } from './fallback-url.js';
@@ -13,6 +14,8 @@ import type { FileLocator, MembershipScope } from './types.js';
 
 /** What W&B answers per file-URL request at most (the SDK and wandb-core use 5000). */
 export const FILE_URL_BATCH = 5000;
+/** How long an open waits to learn whether a registry role allows the download. */
+const ADMIT_WAIT_MS = 10_000;
 /** A group load stops after this many files; files beyond it are asked for one by one. */
 const MAX_GROUP_FILES = 50_000;
 
@@ -55,14 +58,21 @@ export class FileUrlBook {
     return this.cache.get(key, () => this.resolve(locator, key, label), signal);
   }
 
-  /** See WandbApi.admitDownload: only files browsed through a registry collection are asked about. */
+  /**
+   * See WandbApi.admitDownload: only files browsed through a registry collection are asked about,
+   * and for at most ADMIT_WAIT_MS: a slow W&B must not fail the open of a file the cache holds.
+   */
   async admit(locator: FileLocator, label: string, signal?: AbortSignal): Promise<void> {
     if (locator.kind !== 'artifact-file' || !locator.via || !isRegistryScope(locator.via)) return;
+    const bound = linkedController(signal, AbortSignal.timeout(ADMIT_WAIT_MS));
     try {
-      await this.get(locator, label, signal);
+      await this.get(locator, label, bound.controller.signal);
     } catch (err) {
-      if (err instanceof RegistryDownloadDeniedError || err instanceof AbortedError) throw err;
+      if (err instanceof RegistryDownloadDeniedError) throw err;
+      if (err instanceof AbortedError && signal?.aborted) throw err;
       this.ctx.logger.debug('registry access not checked', { file: label, error: err });
+    } finally {
+      bound.dispose();
     }
   }
 
