@@ -45,6 +45,29 @@ describe('W&B Registry through WandbApi', () => {
     assert.deepEqual(viewer.orgEntities, [DEMO_ORG_ENTITY]);
   });
 
+  it('a server without User.organizations still gives the viewer, without org entities', async () => {
+    // what a W&B Server older than the field answers: the whole query fails validation
+    const old = apiFor(fake, {
+      fetch: async (input, init) => {
+        if (typeof init?.body === 'string' && init.body.includes('organizations')) {
+          const errors = [{ message: 'Cannot query field "organizations" on type "User".' }];
+          return new Response(JSON.stringify({ errors }), {
+            status: 400,
+            headers: { 'content-type': 'application/json' },
+          });
+        }
+        return fetch(input, init);
+      },
+    });
+    try {
+      const viewer = await old.viewer();
+      assert.deepEqual(viewer.teams, ['demo-team']);
+      assert.deepEqual(viewer.orgEntities, []);
+    } finally {
+      old.close();
+    }
+  });
+
   it('registry versions carry their own index and aliases, and name their source', async () => {
     const { version } = await registryFile(
       'wandb-registry-model',
