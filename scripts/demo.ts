@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   out(`  find ${dir}/demo-user -maxdepth 4 | head -40`);
   out(`  cat ${dir}/.wandbfs/status.json`);
   out(`  getfattr -d -R ${dir}/demo-user/mnist-classifier | head -20`);
+  out(`  ls -l ${dir}/demo-org-entity/wandb-registry-model/artifacts/mnist-classifier   # W&B Registry`);
+  out(
+    `  cat ${dir}/demo-org-entity/wandb-registry-model/artifacts/mnist-classifier/production/metadata.json`,
+  );
   out('Ctrl+C unmounts and stops the fake server.');
 }
 

@@ -174,6 +174,8 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     blobs,
     // The API's RangeSource and the blob cache's are separate, structurally identical types.
     sourceFor,
+    admit: (content: BlobContent, path: string) =>
+      api.admitDownload(content.locator, path.replace(/^\//, '')),
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
     version,

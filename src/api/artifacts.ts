@@ -19,6 +19,7 @@ import type {
   LinkDirection,
   RunArtifactLink,
   VersionRecord,
+  VersionSource,
 } from './types.js';
 
 /** The collection a version is seen through; aliases and names are scoped to it. */
@@ -175,9 +176,35 @@ export function listVersions(
     mapEdge: (edge, path) => {
       const node = reqObj(edge, 'node', path);
       const index = versionIndexFromName(optStr(edge, 'version', path));
-      return mapVersion(node, scope, index, `${path}.node`, ctx.logger);
+      const version = mapVersion(node, scope, index, `${path}.node`, ctx.logger);
+      const source = linkedSource(node, scope, `${path}.node`);
+      return source === null ? version : { ...version, source };
     },
   });
+}
+
+/**
+ * Where a version listed through `scope` was logged, when that is another collection (the scope is a
+ * portfolio, e.g. a W&B Registry collection); null for a sequence's own versions. Artifact.versionIndex
+ * is the index in its source sequence; the edge's version name is the portfolio's own.
+ */
+export function linkedSource(node: Obj, scope: VersionScope, path: string): VersionSource | null {
+  const seq = optObj(node, 'artifactSequence', path);
+  if (seq === null) return null;
+  const project = optObj(seq, 'project', `${path}.artifactSequence`);
+  const index = optNum(node, 'versionIndex', path);
+  if (project === null || index === null) return null;
+  const source: VersionSource = {
+    entityName: str(project, 'entityName', `${path}.artifactSequence.project`),
+    projectName: str(project, 'name', `${path}.artifactSequence.project`),
+    collectionName: str(seq, 'name', `${path}.artifactSequence`),
+    versionIndex: index,
+  };
+  const same =
+    source.entityName === scope.entityName &&
+    source.projectName === scope.projectName &&
+    source.collectionName === scope.collectionName;
+  return same ? null : source;
 }
 
 /** One edge of Run.inputArtifacts / outputArtifacts; the version is described in its own source sequence. */

@@ -83,6 +83,13 @@ export interface WandbApi {
    * `expectedSize`, storage reporting another size fails with ContentChangedError (core/errors.ts).
    */
   rangeSource(locator: FileLocator, label: string, expectedSize?: number): RangeSource;
+  /**
+   * Rejects with RegistryDownloadDeniedError when W&B refuses this file's URLs through the W&B
+   * Registry collection it is browsed in; resolves for every other file, and when W&B cannot tell
+   * (offline, a transient failure: the read reports those, and the cache may still serve it).
+   * The URLs it fetches are the ones the download then uses.
+   */
+  admitDownload(locator: FileLocator, label: string, signal?: AbortSignal): Promise<void>;
 
   /** Counters for status.json: requests, retries, throttling seen. */
   stats(): ApiStats;

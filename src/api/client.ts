@@ -246,6 +246,7 @@ function queryMethods(
     listSweeps: (entity, project, signal) => sweeps.listSweeps(ctx, entity, project, signal),
     listSweepRunNames: (entity, project, sweepName, signal) =>
       sweeps.listSweepRunNames(ctx, entity, project, sweepName, signal),
+    admitDownload: (locator, label, signal) => urls.admit(locator, label, signal),
   };
 }
 

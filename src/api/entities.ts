@@ -2,13 +2,24 @@ import type { EntityRecord, ProjectRecord, ViewerRecord } from './types.js';
 import type { FetchContext } from './fetch-context.js';
 import { dig, paginate } from './paginate.js';
 import { ENTITY, ENTITY_PROJECTS, PROJECT } from './queries/entities.js';
-import { VIEWER } from './queries/viewer.js';
+import { VIEWER, VIEWER_WITHOUT_ORGS } from './queries/viewer.js';
 import type { Obj } from './shape.js';
 import { arr, asObj, bool, optObj, optStr, str } from './shape.js';
-import { AuthError } from './errors.js';
+import { AuthError, PermanentError } from './errors.js';
 
+/**
+ * The viewer. A server that predates `User.organizations` refuses the whole query: it is asked
+ * again without, and the mount shows no organization entities there.
+ */
 export async function fetchViewer(ctx: FetchContext, signal?: AbortSignal): Promise<ViewerRecord> {
-  const data = await ctx.transport.query(VIEWER, {}, signal);
+  let data: Obj;
+  try {
+    data = await ctx.transport.query(VIEWER, {}, signal);
+  } catch (err) {
+    if (!(err instanceof PermanentError && /organizations/.test(err.message))) throw err;
+    ctx.logger.info('this W&B server has no viewer.organizations; organization entities are not listed');
+    data = await ctx.transport.query(VIEWER_WITHOUT_ORGS, {}, signal);
+  }
   const v = optObj(data, 'viewer', 'viewer');
   // W&B answers viewer: null for an anonymous request; with our key that means it is not accepted.
   if (v === null) throw new AuthError('W&B did not recognise the API key (viewer is null)');
@@ -26,7 +37,21 @@ export async function fetchViewer(ctx: FetchContext, signal?: AbortSignal): Prom
     username,
     entity: optStr(v, 'entity', 'viewer') ?? username,
     teams,
+    orgEntities: orgEntitiesOf(v),
   };
+}
+
+/** viewer.organizations[].orgEntity.name; an org without an entity (or an older server) adds none. */
+function orgEntitiesOf(viewer: Obj): string[] {
+  const out: string[] = [];
+  const orgs = viewer.organizations;
+  if (!Array.isArray(orgs)) return out;
+  for (const [i, o] of orgs.entries()) {
+    const e = optObj(asObj(o, `viewer.organizations[${i}]`), 'orgEntity', `viewer.organizations[${i}]`);
+    const name = e ? str(e, 'name', `viewer.organizations[${i}].orgEntity`) : null;
+    if (name !== null && !out.includes(name)) out.push(name);
+  }
+  return out;
 }
 
 export function mapEntity(e: Obj, path: string): EntityRecord {

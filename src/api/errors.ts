@@ -23,6 +23,20 @@ export class NotFoundError extends WandbfsError {
   }
 }
 
+/**
+ * W&B refused the file URLs of a version browsed through a W&B Registry collection: the viewer's
+ * registry role may read metadata but not download. Asked per collection membership, so the
+ * source project's own rights are never used to get around it.
+ */
+export class RegistryDownloadDeniedError extends WandbfsError {
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    super('ERR_REGISTRY_NO_DOWNLOAD', `the registry role does not allow downloads: ${what}`, {
+      ...options,
+      hint: 'ask a registry admin for a role that may download (e.g. Member), or read the source artifact',
+    });
+  }
+}
+
 /** 429 that outlived the retry budget. */
 export class RateLimitedError extends WandbfsError {
   readonly retryAfterMs: number | undefined;

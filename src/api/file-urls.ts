@@ -1,4 +1,6 @@
 import { AbortedError } from '../core/errors.js';
+import { linkedController } from './abort.js';
+import { ForbiddenError, RegistryDownloadDeniedError } from './errors.js';
 import type { FetchContext } from './fetch-context.js';
 import type { FileUrls } from './fallback-url.js';
 import { fetchSignedUrl, fileUrlsOf } from './files.js';
@@ -8,10 +10,12 @@ import type { GqlOperation } from './queries/operation.js';
 import type { Obj } from './shape.js';
 import { optObj, str } from './shape.js';
 import type { SignedUrlCache } from './signed-urls.js';
-import type { FileLocator } from './types.js';
+import type { FileLocator, MembershipScope } from './types.js';
 
 /** What W&B answers per file-URL request at most (the SDK and wandb-core use 5000). */
 export const FILE_URL_BATCH = 5000;
+/** How long an open waits to learn whether a registry role allows the download. */
+const ADMIT_WAIT_MS = 10_000;
 /** A group load stops after this many files; files beyond it are asked for one by one. */
 const MAX_GROUP_FILES = 50_000;
 
@@ -54,6 +58,24 @@ export class FileUrlBook {
     return this.cache.get(key, () => this.resolve(locator, key, label), signal);
   }
 
+  /**
+   * See WandbApi.admitDownload: only files browsed through a registry collection are asked about,
+   * and for at most ADMIT_WAIT_MS: a slow W&B must not fail the open of a file the cache holds.
+   */
+  async admit(locator: FileLocator, label: string, signal?: AbortSignal): Promise<void> {
+    if (locator.kind !== 'artifact-file' || !locator.via || !isRegistryScope(locator.via)) return;
+    const bound = linkedController(signal, AbortSignal.timeout(ADMIT_WAIT_MS));
+    try {
+      await this.get(locator, label, bound.controller.signal);
+    } catch (err) {
+      if (err instanceof RegistryDownloadDeniedError) throw err;
+      if (err instanceof AbortedError && signal?.aborted) throw err;
+      this.ctx.logger.debug('registry access not checked', { file: label, error: err });
+    } finally {
+      bound.dispose();
+    }
+  }
+
   invalidate(locator: FileLocator, directUrl: string): Promise<void> {
     return this.cache.invalidate(locatorKey(locator), directUrl);
   }
@@ -65,6 +87,11 @@ export class FileUrlBook {
       if (hit) return hit;
     } catch (err) {
       if (err instanceof AbortedError) throw err;
+      // Refused through the collection being browsed: asking by artifact id would use the source
+      // project's rights to get around the collection's (a registry role), so the refusal stands.
+      if (err instanceof ForbiddenError && locator.kind === 'artifact-file' && locator.via) {
+        throw refusedThrough(locator.via, err);
+      }
       // e.g. the membership is gone: the file may still be reachable by its own query
       this.ctx.logger.debug('file URL batch failed, asking for one file', { file: label, error: err });
     }
@@ -105,6 +132,19 @@ export class FileUrlBook {
     }
     return out;
   }
+}
+
+/** W&B Registry collections live in projects named so (wandb-api.md §12b). */
+export const REGISTRY_PROJECT_PREFIX = 'wandb-registry-';
+
+export function isRegistryScope(via: MembershipScope): boolean {
+  return via.project.startsWith(REGISTRY_PROJECT_PREFIX);
+}
+
+function refusedThrough(via: MembershipScope, err: ForbiddenError): Error {
+  if (!isRegistryScope(via)) return err;
+  const name = `${via.entity}/${via.project}/${via.collection}:${via.version}`;
+  return new RegistryDownloadDeniedError(name, { cause: err });
 }
 
 function groupQuery(locator: FileLocator, listingPageSize: number): GroupQuery {

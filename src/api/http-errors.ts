@@ -33,6 +33,25 @@ export function errorForStatus(
   return new PermanentError(`HTTP ${status} for ${what}${detail}`);
 }
 
+/** W&B's words for "this key may not read this" inside a 200 answer's `errors` (e.g. a registry role). */
+const PERMISSION_TEXT = /\bpermission denied\b|\bnot authorized\b/i;
+
+/**
+ * The typed error for GraphQL `errors` in an answer: a refusal of access is ForbiddenError (never
+ * retried, EACCES), anything else a PermanentError (the request will not succeed as sent).
+ */
+export function errorForGraphqlErrors(
+  op: string,
+  errors: readonly { message: string; extensions?: Record<string, unknown> }[],
+): WandbfsError {
+  const messages = truncate(redact(errors.map((e) => e.message).join('; ')), 500);
+  const denied = errors.some(
+    (e) => PERMISSION_TEXT.test(e.message) || e.extensions?.code === 'PERMISSION_ERROR',
+  );
+  if (denied) return new ForbiddenError(`W&B denied access in ${op}: ${messages}`);
+  return new PermanentError(`W&B GraphQL error in ${op}: ${messages}`);
+}
+
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.js';
 import { redact } from '../core/log.js';
 import { unreachableCode, type Connectivity } from './connectivity.js';
 import { PermanentError, TransientError } from './errors.js';
-import { errorForStatus, truncate } from './http-errors.js';
+import { errorForGraphqlErrors, errorForStatus } from './http-errors.js';
 import type { GqlOperation } from './queries/operation.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { withRetry } from './retry.js';
@@ -156,8 +156,7 @@ export class GraphqlTransport {
       );
       if (result.error?.networkError) throw result.error.networkError;
       if (result.error && result.error.graphQLErrors.length > 0) {
-        const messages = result.error.graphQLErrors.map((e) => e.message).join('; ');
-        throw new PermanentError(`W&B GraphQL error in ${op.name}: ${truncate(redact(messages), 500)}`);
+        throw errorForGraphqlErrors(op.name, result.error.graphQLErrors);
       }
       if (!isObj(result.data)) throw new PermanentError(`W&B sent no data for ${op.name}`);
       this.o.logger.debug('graphql', { operation: op.name, ms: Date.now() - started });

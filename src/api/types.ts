@@ -12,6 +12,8 @@ export interface ViewerRecord {
   entity: string;
   /** team entity names the user belongs to */
   teams: string[];
+  /** the own entities of the user's organizations (their W&B Registry lives there), not in `teams` */
+  orgEntities: string[];
 }
 
 export interface EntityRecord {
@@ -76,6 +78,16 @@ export interface CollectionRecord {
   updatedAt: string | null;
 }
 
+/** The artifact a linked version (a portfolio's, e.g. a W&B Registry collection's) points at. */
+export interface VersionSource {
+  entityName: string;
+  projectName: string;
+  /** the sequence the artifact was logged to */
+  collectionName: string;
+  /** its index in that sequence */
+  versionIndex: number;
+}
+
 /** One version of an artifact as seen from the collection it was listed through. */
 export interface VersionRecord {
   /** Artifact.id (opaque); the same artifact may appear in several collections */
@@ -97,6 +109,8 @@ export interface VersionRecord {
   metadata: Record<string, unknown>;
   createdAt: string;
   updatedAt: string | null;
+  /** set when the version was listed through a portfolio: where it was logged */
+  source?: VersionSource;
 }
 
 export interface ManifestEntry {

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'ERR_PERMANENT'
   | 'ERR_URL_EXPIRED'
   | 'ERR_OFFLINE'
+  | 'ERR_REGISTRY_NO_DOWNLOAD'
   // src/blobs
   | 'ERR_INTEGRITY'
   | 'ERR_DISK_FULL'

@@ -34,6 +34,12 @@ export interface FsCoreOptions {
    * `sizeBytes`, a source finding another size in storage fails with ContentChangedError.
    */
   sourceFor(content: BlobContent, path: string, sizeBytes?: number): RangeSource;
+  /**
+   * Asked before a blob is opened: rejects when W&B refuses the file to this key (a W&B Registry
+   * role that may not download), so open() answers EACCES instead of a later read. Injected by
+   * src/app.ts; resolves when access is allowed or cannot be told (offline: the cache may serve).
+   */
+  admit?(content: BlobContent, path: string): Promise<void>;
   owner: Owner;
   log: Logger;
   version: string;
@@ -278,6 +284,7 @@ export class FsCore {
       case 'generated':
         return { kind: 'bytes', path: node.path, bytes: c.bytes };
       case 'blob': {
+        await this.o.admit?.(c, node.path);
         const reader = await this.openBlob({ ...node, content: c });
         return {
           kind: 'blob',

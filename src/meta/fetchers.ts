@@ -23,9 +23,10 @@ export class Fetchers {
     return async (gen, signal) => {
       const viewer = await this.api.viewer(signal);
       signal.throwIfAborted();
+      // An organization's own entity holds its W&B Registry (wandb-registry-* projects).
       const names = [
         { name: viewer.entity, isTeam: false },
-        ...viewer.teams.map((t) => ({ name: t, isTeam: true })),
+        ...[...viewer.teams, ...viewer.orgEntities].map((t) => ({ name: t, isTeam: true })),
       ];
       this.store.putRootEntities(names, gen);
     };

@@ -1,4 +1,4 @@
-import type { RunRecord, SweepRecord, VersionRecord } from '../api/types.js';
+import type { RunRecord, SweepRecord, VersionRecord, VersionSource } from '../api/types.js';
 
 /**
  * The bytes of generated metadata.json files: pretty JSON, a fixed key order at the top level and
@@ -69,7 +69,23 @@ export function versionMetadataJson(v: VersionRecord, url: string, usedAs?: stri
     ['metadata', v.metadata],
   ];
   if (usedAs !== undefined) fields.push(['usedAs', usedAs]);
+  if (v.source !== undefined) fields.push(['source', sourceJson(v.source)]);
   return render(fields);
+}
+
+/** 'entity/project/collection:vN', the name W&B gives the artifact a linked version points at. */
+export function sourceName(s: VersionSource): string {
+  return `${s.entityName}/${s.projectName}/${s.collectionName}:v${s.versionIndex}`;
+}
+
+function sourceJson(s: VersionSource): Record<string, unknown> {
+  return {
+    name: sourceName(s),
+    entity: s.entityName,
+    project: s.projectName,
+    collection: s.collectionName,
+    version: `v${s.versionIndex}`,
+  };
 }
 
 export function sweepMetadataJson(s: SweepRecord, entity: string, project: string, url: string): Buffer {

@@ -25,6 +25,7 @@ describe('WandbApi against the fake server (demo fixture)', () => {
       username: fx.viewer.username,
       entity: fx.viewer.entity,
       teams: fx.viewer.teams,
+      orgEntities: fx.organizations.map((o) => o.orgEntity),
     });
     for (const e of fx.entities) {
       const rec = await api.entity(e.name);

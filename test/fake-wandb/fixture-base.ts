@@ -10,11 +10,13 @@ import type {
   ArtifactFx,
   ArtifactTypeFx,
   CollectionFx,
+  CollectionRef,
   EntityFx,
   Fixture,
   FixtureName,
   ManifestEntryFx,
   MembershipFx,
+  OrganizationFx,
   ProjectFx,
   RunFileFx,
   RunFx,
@@ -113,6 +115,7 @@ const BIG_BLOB_BYTES = 256 * 1024 * 1024;
 
 export class FixtureBase implements Fixture {
   readonly entities: EntityFx[] = [];
+  readonly organizations: OrganizationFx[] = [];
   readonly blobs = new BlobStore();
   private readonly entityByName = new Map<string, EntityFx>();
   private readonly artifacts = new Map<string, ArtifactFx>();
@@ -215,6 +218,20 @@ export class FixtureBase implements Fixture {
     return { before, after };
   }
 
+  linkNow(target: CollectionRef, source: CollectionRef & { version: number }, aliases: string[]): number {
+    const find = (r: CollectionRef) =>
+      this.project(r.entity, r.project)?.collections.find((c) => c.name === r.collection);
+    const portfolio = find(target);
+    const seq = find(source);
+    const m = seq?.memberships.find((x) => x.versionIndex === source.version);
+    const art = m ? this.artifact(m.artifactId) : undefined;
+    if (portfolio?.kind !== 'portfolio' || art === undefined) {
+      throw new Error(`cannot link ${source.collection}:v${source.version} into ${target.collection}`);
+    }
+    const nowSec = Math.ceil((Date.now() - EPOCH_MS) / 1000);
+    return this.link(portfolio, art, aliases, nowSec).versionIndex;
+  }
+
   setRunState(entity: string, project: string, runName: string, state: string): void {
     const run = this.pinRun(entity, project, runName);
     run.state = state;
@@ -258,18 +275,30 @@ export class FixtureBase implements Fixture {
 
   // ---- builders ----------------------------------------------------------------------------
 
-  addEntity(name: string, isTeam: boolean, createdAtSec = 0): EntityFx {
+  addEntity(name: string, isTeam: boolean, createdAtSec = 0, orgName?: string): EntityFx {
     const e: EntityFx = {
       id: this.nextId('Entity'),
       name,
       isTeam,
       createdAt: isoAt(createdAtSec),
       projects: [],
+      ...(orgName === undefined ? {} : { orgName }),
     };
     this.entities.push(e);
     this.entityByName.set(name, e);
-    if (isTeam) this.viewer.teams.push(name);
+    // an organization's own entity is a team-like entity the viewer is not a member of
+    if (isTeam && orgName === undefined) this.viewer.teams.push(name);
     return e;
+  }
+
+  /** An organization the viewer belongs to, with its own entity (which holds its registries). */
+  addOrganization(name: string, orgEntity: string, createdAtSec = 0): EntityFx {
+    this.organizations.push({ id: this.nextId('Organization'), name, orgEntity });
+    return this.addEntity(orgEntity, true, createdAtSec, name);
+  }
+
+  organization(name: string): OrganizationFx | undefined {
+    return this.organizations.find((o) => o.name === name);
   }
 
   addProject(

@@ -33,8 +33,18 @@ export interface EntityFx {
   id: string;
   name: string;
   isTeam: boolean;
+  /** the organization whose own entity this is (W&B Registry lives there), else undefined */
+  orgName?: string;
   createdAt: string;
   projects: ProjectFx[];
+}
+
+/** A W&B organization; its registries are `wandb-registry-*` projects of its own entity. */
+export interface OrganizationFx {
+  id: string;
+  name: string;
+  /** name of the org's own entity (not among the viewer's teams) */
+  orgEntity: string;
 }
 
 export interface ProjectFx {
@@ -50,6 +60,11 @@ export interface ProjectFx {
   artifactTypes: ArtifactTypeFx[];
   /** collections (sequences and portfolios) living in this project, in creation order */
   collections: CollectionFx[];
+  /**
+   * A registry where the viewer's role may read metadata but not contents: file URL queries
+   * through its memberships answer a GraphQL "permission denied" error.
+   */
+  downloadsRefused?: boolean;
 }
 
 export interface RunFx {
@@ -201,6 +216,8 @@ export interface Fixture {
   readonly name: FixtureName;
   readonly viewer: ViewerFx;
   readonly entities: EntityFx[];
+  /** organizations the viewer belongs to */
+  readonly organizations: OrganizationFx[];
   entity(name: string): EntityFx | undefined;
   project(entity: string, project: string): ProjectFx | undefined;
   run(entity: string, project: string, runName: string): RunFx | undefined;
@@ -215,4 +232,16 @@ export interface Fixture {
   /** A running run gains a file. Returns the new (or replaced, same name) file. */
   addRunFile(entity: string, project: string, runName: string, spec: AddRunFileSpec): RunFileFx;
   setRunState(entity: string, project: string, runName: string, state: string): void;
+  /**
+   * Links an existing version (by source `collection:vN`) into a portfolio now, as `wandb.link_artifact`
+   * or the Registry UI does; aliases move onto the new membership. Returns its versionIndex there.
+   */
+  linkNow(target: CollectionRef, source: CollectionRef & { version: number }, aliases: string[]): number;
+}
+
+/** A collection by entity/project/name. */
+export interface CollectionRef {
+  entity: string;
+  project: string;
+  collection: string;
 }

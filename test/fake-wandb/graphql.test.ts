@@ -403,3 +403,43 @@ test('project order, file patterns and filesByManifestEntries', async () => {
     entries.map((e) => [e.name, e.digest]),
   );
 });
+
+test('organizations: the org entity holds wandb-registry-* projects and is not a team', async () => {
+  const d = await gqlData<{
+    viewer: { organizations: { name: string; orgEntity: { name: string } | null }[] };
+    organization: { orgEntity: { name: string; projects: { edges: { node: { name: string } }[] } } };
+  }>(
+    s,
+    `{ viewer { organizations { name orgEntity { name } } }
+       organization(name: "demo-org") { orgEntity { name projects { edges { node { name } } } } } }`,
+  );
+  assert.deepEqual(d.viewer.organizations, [{ name: 'demo-org', orgEntity: { name: 'demo-org-entity' } }]);
+  assert.deepEqual(
+    d.organization.orgEntity.projects.edges.map((e) => e.node.name),
+    ['wandb-registry-model', 'wandb-registry-dataset', 'wandb-registry-restricted'],
+  );
+  assert.ok(!s.fixture.viewer.teams.includes('demo-org-entity'));
+});
+
+test('registry memberships: own index and aliases; a refusing registry answers "permission denied"', async () => {
+  const files = (project: string, collection: string, alias: string) =>
+    gql<{ project: { artifactCollection: { artifactMembership: unknown } } }>(
+      s,
+      `{ project(name: "${project}", entityName: "demo-org-entity") { artifactCollection(name: "${collection}") {
+           artifactMembership(aliasName: "${alias}") {
+             versionIndex artifact { versionIndex }
+             files(first: 10) { edges { node { name directUrl } } } } } } }`,
+    );
+  const ok = await files('wandb-registry-model', 'mnist-classifier', 'production');
+  assert.equal(ok.errors, undefined);
+  const m = ok.data?.project.artifactCollection.artifactMembership as {
+    versionIndex: number;
+    artifact: { versionIndex: number };
+    files: { edges: { node: { name: string } }[] };
+  };
+  assert.equal(m.versionIndex, 1, 'the registry numbers its own versions');
+  assert.equal(m.artifact.versionIndex, 3, 'the source keeps its index');
+  assert.deepEqual(m.files.edges.map((e) => e.node.name).sort(), ['config.json', 'empty.bin', 'model.pt']);
+  const refused = await files('wandb-registry-restricted', 'llm-adapters', 'production');
+  assert.match(refused.errors?.[0]?.message ?? '', /permission denied/);
+});

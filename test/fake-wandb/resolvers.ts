@@ -11,6 +11,7 @@ import type {
   EntityFx,
   ManifestEntryFx,
   MembershipFx,
+  OrganizationFx,
   ProjectFx,
   RunFileFx,
   RunFx,
@@ -96,6 +97,10 @@ export class Resolvers {
         return e ? this.entity(e) : null;
       },
       project: (a: Args) => this.projectByArgs(a),
+      organization: (a: Args) => {
+        const o = fx.organizations.find((x) => x.name === a.name || x.id === a.id);
+        return o ? this.organization(o) : null;
+      },
       model: (a: Args) => this.projectByArgs(a),
       models: (a: Args) => this.projectsOf(a.entityName, a),
       projects: (a: Args) => this.projectsOf(a.entityName, a),
@@ -183,6 +188,19 @@ export class Resolvers {
         const e = this.fx.entity(v.entity);
         return e ? this.projectConnection(e, a) : null;
       },
+      organizations: () => this.fx.organizations.map((o) => this.organization(o)),
+    };
+  }
+
+  /** An organization; its orgEntity holds the registries and is not among the viewer's teams. */
+  organization(o: OrganizationFx): Obj {
+    return {
+      id: o.id,
+      name: o.name,
+      orgEntity: () => {
+        const e = this.fx.entity(o.orgEntity);
+        return e ? this.entity(e) : null;
+      },
     };
   }
 
@@ -217,7 +235,10 @@ export class Resolvers {
       updatedAt: e.createdAt,
       readOnly: false,
       defaultAccess: e.isTeam ? 'ENTITY_READ' : 'USER_READ',
-      organization: null,
+      organization: () => {
+        const o = this.fx.organizations.find((x) => x.orgEntity === e.name);
+        return o ? this.organization(o) : null;
+      },
       user: () => (e.isTeam ? null : this.viewer()),
       members: () =>
         e.isTeam
@@ -617,7 +638,11 @@ export class Resolvers {
       aliases: m.aliases.map((alias) => this.alias(coll, m, alias)),
       artifact: () => (art ? this.artifact(art) : null),
       artifactCollection: () => this.collection(coll),
-      files: (a: Args) => (art ? this.artifactFiles(art, a) : null),
+      files: (a: Args) => {
+        // A registry role that may read metadata but not contents: W&B answers a GraphQL error.
+        if (this.projectOf(coll).downloadsRefused) throw new GraphQLError('permission denied');
+        return art ? this.artifactFiles(art, a) : null;
+      },
     };
   }
 

@@ -11,6 +11,7 @@ import { startApp, type RunningApp } from '../../src/app.js';
 import { silentLogger } from '../../src/core/log.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import { findMount } from '../../src/admin/mountinfo.js';
+import { DEMO_ORG_ENTITY, DEMO_RESTRICTED_REGISTRY } from '../fake-wandb/fixtures/demo-registry.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { generateBytes } from '../fake-wandb/content.js';
 import {
@@ -108,6 +109,10 @@ describe('end to end over the fake server: demo fixture', () => {
       const algo = f.xattrs['user.wandb.digest_algo'];
       if (algo === 'reference') {
         assert.equal(f.errno, 13, `${path} is a reference entry and must fail with EACCES`);
+        continue;
+      }
+      if (path.startsWith(`${DEMO_ORG_ENTITY}/${DEMO_RESTRICTED_REGISTRY}/`) && path.includes('/files/')) {
+        assert.equal(f.errno, 13, `${path}: the registry role refuses downloads, so EACCES`);
         continue;
       }
       if (f.xattrs['user.wandb.digest'] === undefined) continue; // generated files (metadata.json)

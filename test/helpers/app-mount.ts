@@ -21,7 +21,8 @@ export async function mountApp(
   server: FakeWandb,
   label: string,
   ttl: AppConfig['ttl'] = {},
-  extra: { log?: Logger; mount?: AppConfig['mount'] } = {},
+  /** `log` receives the mount's log lines; `config` overrides other AppConfig fields (e.g. entity) */
+  opts: { log?: Logger; config?: Partial<AppConfig> } = {},
 ): Promise<AppMount> {
   const dir = await tempMountDir(label);
   const cacheDir = await mkdtemp(join(tmpdir(), `wandbfs-${label}-cache-`));
@@ -35,12 +36,13 @@ export async function mountApp(
         apiKey: server.apiKey,
         mkdir: false,
         ttl,
-        mount: extra.mount ?? {},
+        mount: {},
         timeouts: {},
         logFile: null,
         sdkCache: false,
+        ...opts.config,
       },
-      extra.log ?? silentLogger,
+      opts.log ?? silentLogger,
     );
   } catch (err) {
     await forceCleanup(dir);

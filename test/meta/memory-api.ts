@@ -37,7 +37,13 @@ export interface MemoryProject {
 }
 
 export class MemoryApi implements WandbApi {
-  viewerRecord: ViewerRecord = { id: 'u1', username: 'alice', entity: 'alice', teams: ['team-a'] };
+  viewerRecord: ViewerRecord = {
+    id: 'u1',
+    username: 'alice',
+    entity: 'alice',
+    teams: ['team-a'],
+    orgEntities: [],
+  };
   entities = new Map<string, EntityRecord>();
   projects = new Map<string, MemoryProject>();
   manifests = new Map<string, Manifest>();
@@ -201,6 +207,9 @@ export class MemoryApi implements WandbApi {
   }
   rangeSource(_locator: FileLocator, _label: string): RangeSource {
     throw new Error('not used by the metadata layer');
+  }
+  admitDownload(): Promise<void> {
+    return Promise.reject(new Error('not used by the metadata layer'));
   }
   stats(): ApiStats {
     return {

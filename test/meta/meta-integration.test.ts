@@ -123,7 +123,7 @@ describe('demo fixture', () => {
 
   test('the full tree, with duplicate and awkward names', async () => {
     const all = await walk(h.tree);
-    assert.deepEqual(await names(h.tree, '/'), ['demo-team', 'demo-user']);
+    assert.deepEqual(await names(h.tree, '/'), ['demo-org-entity', 'demo-team', 'demo-user']);
     assert.deepEqual(await names(h.tree, '/demo-user'), [
       'llm-finetune',
       'mnist-classifier',

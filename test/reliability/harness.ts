@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/package-root.js';
 import { findMount } from '../../src/admin/mountinfo.js';
+import { DEMO_ORG_ENTITY, DEMO_RESTRICTED_REGISTRY } from '../fake-wandb/fixtures/demo-registry.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { run, waitFor } from '../helpers/mount.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -268,6 +269,11 @@ export function checkWalkAgainstFixture(server: FakeWandb, walk: Walk, entities:
   for (const [path, f] of Object.entries(walk.files)) {
     const algo = f.xattrs['user.wandb.digest_algo'];
     if (algo !== 'md5') continue; // generated metadata.json, references
+    if (path.startsWith(`${DEMO_ORG_ENTITY}/${DEMO_RESTRICTED_REGISTRY}/`)) {
+      // the demo registry whose role refuses downloads: EACCES is its right answer
+      if (f.errno !== 13) throw new Error(`${path}: expected EACCES, got ${f.errno ?? 'its bytes'}`);
+      continue;
+    }
     if (f.errno !== undefined) throw new Error(`${path}: read failed with errno ${f.errno}`);
     if (f.md5 !== f.xattrs['user.wandb.digest']) throw new Error(`${path}: bytes do not match its digest`);
     if (f.md5 !== undefined) read.add(f.md5);

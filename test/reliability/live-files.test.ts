@@ -51,7 +51,7 @@ function withMount(label: string, mount: { attrTimeoutS?: number; entryTimeoutS?
   before(async () => {
     env.server = await startFakeWandb({ fixture: 'demo' });
     const log = createLogger({ level: 'info', sink: { write: (l) => env.lines.push(l) } });
-    env.m = await mountApp(env.server, label, {}, { log, mount });
+    env.m = await mountApp(env.server, label, {}, { log, config: { mount } });
   });
   after(async () => {
     await env.m?.cleanup();

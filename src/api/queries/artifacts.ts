@@ -45,6 +45,9 @@ export const VERSION_FIELDS = `fragment VersionFields on Artifact {
   aliases { alias artifactCollection { name project { name entityName } } }
 }`;
 
+/** The sequence an artifact was logged to: a portfolio's (registry's) versions name their source. */
+export const SOURCE_SEQUENCE = 'artifactSequence { name project { name entityName } }';
+
 export const COLLECTION_VERSIONS = operation(
   'CollectionVersions',
   `query CollectionVersions(
@@ -61,7 +64,7 @@ export const COLLECTION_VERSIONS = operation(
       artifactCollection(name: $collection) {
         artifacts(first: $first, after: $after, filters: $filters) {
           ${PAGE_INFO}
-          edges { version node { ...VersionFields } }
+          edges { version node { ...VersionFields ${SOURCE_SEQUENCE} } }
         }
       }
     }
@@ -69,8 +72,6 @@ export const COLLECTION_VERSIONS = operation(
 }
 ${VERSION_FIELDS}`,
 );
-
-export const SOURCE_SEQUENCE = 'artifactSequence { name project { name entityName } }';
 
 export const RUN_INPUT_ARTIFACTS = operation(
   'RunInputArtifacts',

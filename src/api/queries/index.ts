@@ -6,11 +6,12 @@ import { RUN_FILE_URL, RUN_FILE_URLS, RUN_FILES } from './files.js';
 import type { GqlOperation } from './operation.js';
 import { PROJECT_RUNS, RUN } from './runs.js';
 import { PROJECT_SWEEPS, SWEEP_RUNS } from './sweeps.js';
-import { VIEWER } from './viewer.js';
+import { VIEWER, VIEWER_WITHOUT_ORGS } from './viewer.js';
 
 /** Every operation wandbfs sends; the schema tests validate each of them. */
 export const ALL_OPERATIONS: readonly GqlOperation[] = [
   VIEWER,
+  VIEWER_WITHOUT_ORGS,
   ENTITY,
   PROJECT,
   ENTITY_PROJECTS,

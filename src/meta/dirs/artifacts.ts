@@ -1,7 +1,7 @@
 import type { VersionRecord } from '../../api/types.js';
 import { IMMUTABLE, isCommittedVersion } from '../freshness.js';
 import * as keys from '../keys.js';
-import { versionMetadataJson } from '../metadata-json.js';
+import { sourceName, versionMetadataJson } from '../metadata-json.js';
 import { dirNode, generatedFile, manifestFileNode } from '../nodes.js';
 import { type CollectionRow } from '../store/index.js';
 import { isoToMs, recordMtimeMs } from '../times.js';
@@ -131,6 +131,7 @@ export const ARTIFACT_KINDS: KindTable<
         'user.wandb.id': version.record.id,
         'user.wandb.state': version.record.state,
         'user.wandb.url': version.url,
+        ...(version.record.source ? { 'user.wandb.source': sourceName(version.record.source) } : {}),
       }),
     refreshListings: (env, { version }) => [manifestListing(env, version)],
     stalePrefixes: (_env, ctx) => versionPrefixes(ctx),
