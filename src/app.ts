@@ -11,7 +11,8 @@ import { openDb, type Db } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
-import { FsCore, type BlobContent } from './fs/core.js';
+import { FsCore, type BlobContent, type ReferenceContent } from './fs/core.js';
+import { refEndpointsFromEnv } from './api/ref-url.js';
 import { warmHandlers } from './fs/warm.js';
 import { cacheLimits } from './fs/warm-plan.js';
 import type { MountOptions } from './fs/fuse.js';
@@ -143,6 +144,7 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
   const stall = c.stallTimeoutMs;
   const api = createWandbApi({
     ...(stall === undefined ? {} : { stallTimeoutMs: Math.max(1000, Math.floor(stall / 2)) }),
+    refEndpoints: refEndpointsFromEnv(process.env),
     ...c.tuning?.api,
     baseUrl: c.baseUrl,
     apiKey: c.apiKey,
@@ -169,11 +171,14 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
   });
   const sourceFor = (content: BlobContent, path: string) =>
     api.rangeSource(content.locator, path.replace(/^\//, ''));
+  const referenceSourceFor = (content: ReferenceContent, sizeBytes: number) =>
+    api.referenceSource({ uri: content.ref, etag: content.fetch?.etag ?? '', sizeBytes });
   const core = new FsCore({
     meta,
     blobs,
     // The API's RangeSource and the blob cache's are separate, structurally identical types.
     sourceFor,
+    referenceSourceFor,
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
     version,

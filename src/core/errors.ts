@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_TRANSIENT'
   | 'ERR_PERMANENT'
   | 'ERR_URL_EXPIRED'
+  | 'ERR_REF_UNREADABLE'
   | 'ERR_OFFLINE'
   // src/blobs
   | 'ERR_INTEGRITY'

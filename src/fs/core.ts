@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
+import { errorMessage } from '../core/errors.js';
 import { IntegrityError } from '../blobs/errors.js';
 import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
 import {
@@ -25,12 +26,15 @@ import { StatusOverlay, type FsTree } from './status-overlay.js';
 import { newOpStats, type OpStats } from './wrap.js';
 
 export type BlobContent = Extract<FileContent, { type: 'blob' }>;
+export type ReferenceContent = Extract<FileContent, { type: 'reference' }>;
 
 export interface FsCoreOptions {
   meta: MetaTree;
   blobs: BlobCache;
   /** Builds the byte source for a blob; injected by src/app.ts so fs never imports api. */
   sourceFor(content: BlobContent, path: string): RangeSource;
+  /** The byte source of a fetchable reference entry (its own store, ETag-checked); from src/app.ts. */
+  referenceSourceFor?(content: ReferenceContent, sizeBytes: number): RangeSource;
   owner: Owner;
   log: Logger;
   version: string;
@@ -261,16 +265,39 @@ export class FsCore {
         this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
         return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader, digest: c.digest };
       }
-      case 'reference': {
-        // the displayed form: an https reference's query string may carry a token
-        const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/, '');
-        this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: uri });
-        throw new ReferenceUnreadableError(node.path, uri);
-      }
+      case 'reference':
+        return this.openReference(node, c);
       case 'unreadable':
         this.o.log.warn('file is not readable', { path: node.path, reason: c.reason });
         throw new UnreadableError(node.path, c.reason);
     }
+  }
+
+  /**
+   * A reference entry through the blob cache under its etag key; whatever keeps it from being read
+   * (no ETag recorded, private, gone, changed, unreachable) is EACCES with one log line naming the
+   * URI in its displayed form (an https reference's query string may carry a token).
+   */
+  private async openReference(node: FileNode, c: ReferenceContent): Promise<Handle> {
+    const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/s, '');
+    const sourceFor = this.o.referenceSourceFor;
+    const fetch = c.fetch;
+    let reason = 'no ETag was recorded for it, so its bytes cannot be checked';
+    if (fetch && sourceFor) {
+      try {
+        const reader = await this.o.blobs.open({
+          digest: fetch.digest,
+          sizeBytes: node.sizeBytes,
+          source: () => sourceFor(c, node.sizeBytes),
+        });
+        return { kind: 'blob', path: node.path, sizeBytes: node.sizeBytes, reader, digest: fetch.digest };
+      } catch (err) {
+        if (this.draining) throw err;
+        reason = errorMessage(err);
+      }
+    }
+    this.o.log.warn('cannot read a reference entry', { path: node.path, reference: uri, reason });
+    throw new ReferenceUnreadableError(node.path, uri);
   }
 
   private async node(path: string): Promise<Node> {

@@ -56,6 +56,8 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_TRANSIENT: 'EIO',
   ERR_PERMANENT: 'EIO',
   ERR_URL_EXPIRED: 'EIO',
+  // a reference entry's own store refused or changed the object: a permission problem, not a disk one
+  ERR_REF_UNREADABLE: 'EACCES',
   // W&B (or storage) cannot be reached and nothing is cached: "Network is unreachable" says why,
   // where EIO would send people looking for a broken disk (docs/semantics.md).
   ERR_OFFLINE: 'ENETUNREACH',
