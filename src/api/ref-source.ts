@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { LimitFunction } from 'p-limit';
 import type { Logger } from '../core/log.js';
 import { runLimited } from './abort.js';
+import { unreachableCode } from './connectivity.js';
 import { PermanentError, RefUnreadableError, TransientError } from './errors.js';
 import { errorForStatus } from './http-errors.js';
 import { nodeHeaders, retryDelayOf } from './rate-limit.js';
@@ -179,7 +180,12 @@ export class RefRangeSource implements RangeSource {
   ): Promise<IncomingMessage> {
     let target = url;
     for (let hop = 0; ; hop++) {
-      const res = await this.d.storage.get(target, headers, signal, this.label);
+      const res = await this.d.storage.get(target, headers, signal, this.label).catch((err: unknown) => {
+        // No DNS, refused, no route: the store is not there for us; retrying for minutes would only
+        // hold the open (W&B's own reachability is a different matter, see connectivity.ts).
+        const code = unreachableCode(err);
+        throw code === undefined ? err : new RefUnreadableError(`${this.label} cannot be reached (${code})`);
+      });
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
       if (!REDIRECTS.has(status) || typeof location !== 'string') return res;

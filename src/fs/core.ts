@@ -275,8 +275,8 @@ export class FsCore {
 
   /**
    * A reference entry through the blob cache under its etag key; whatever keeps it from being read
-   * (no ETag recorded, private, gone, changed, unreachable) is EACCES with one log line naming the
-   * URI in its displayed form (an https reference's query string may carry a token).
+   * (no ETag recorded, private, gone, changed, unreachable) is EACCES naming the URI in its
+   * displayed form (an https reference's query string may carry a token).
    */
   private async openReference(node: FileNode, c: ReferenceContent): Promise<Handle> {
     const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/s, '');
@@ -296,8 +296,8 @@ export class FsCore {
         reason = errorMessage(err);
       }
     }
-    this.o.log.warn('cannot read a reference entry', { path: node.path, reference: uri, reason });
-    throw new ReferenceUnreadableError(node.path, uri);
+    // the one log line is wrap.ts's "fuse op failed", whose message names the URI and the reason
+    throw new ReferenceUnreadableError(node.path, uri, reason);
   }
 
   private async node(path: string): Promise<Node> {
