@@ -13,6 +13,7 @@ import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
 import { FsCore, type BlobContent, type ReferenceContent } from './fs/core.js';
 import { refEndpointsFromEnv } from './api/ref-url.js';
+import { createReferenceSources, type ReferenceSources } from './api/ref-sources.js';
 import { warmHandlers } from './fs/warm.js';
 import { cacheLimits } from './fs/warm-plan.js';
 import type { MountOptions } from './fs/fuse.js';
@@ -76,6 +77,8 @@ export interface RunningApp {
 interface Layers {
   db: Db;
   api: ReturnType<typeof createWandbApi>;
+  /** reference entries' own stores (https, S3, GCS), not W&B */
+  refs: ReferenceSources;
   meta: ReturnType<typeof createMetaTree>;
   blobs: ReturnType<typeof createBlobCache>;
   core: FsCore;
@@ -144,7 +147,6 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
   const stall = c.stallTimeoutMs;
   const api = createWandbApi({
     ...(stall === undefined ? {} : { stallTimeoutMs: Math.max(1000, Math.floor(stall / 2)) }),
-    refEndpoints: refEndpointsFromEnv(process.env),
     ...c.tuning?.api,
     baseUrl: c.baseUrl,
     apiKey: c.apiKey,
@@ -171,8 +173,13 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
   });
   const sourceFor = (content: BlobContent, path: string) =>
     api.rangeSource(content.locator, path.replace(/^\//, ''));
+  const refs = createReferenceSources({
+    endpoints: refEndpointsFromEnv(process.env),
+    logger: log.child('reference'),
+    ...(stall === undefined ? {} : { stallTimeoutMs: Math.max(1000, Math.floor(stall / 2)) }),
+  });
   const referenceSourceFor = (content: ReferenceContent, sizeBytes: number) =>
-    api.referenceSource({ uri: content.ref, etag: content.fetch?.etag ?? '', sizeBytes });
+    refs.source({ uri: content.ref, etag: content.fetch?.etag ?? '', sizeBytes });
   const core = new FsCore({
     meta,
     blobs,
@@ -185,7 +192,7 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     mountPoint,
     statusExtra: () => ({ api: api.stats(), connectivity: api.connectivity.snapshot() }),
   });
-  return { db, api, meta, blobs, core, sourceFor };
+  return { db, api, refs, meta, blobs, core, sourceFor };
 }
 
 /** Closes every layer once, top down; a failing close is logged and does not stop the others. */
@@ -198,6 +205,7 @@ function layerCloser(l: Layers, log: Logger): () => Promise<void> {
       ['meta', () => l.meta.close()],
       ['blobs', () => l.blobs.close()],
       ['api', async () => l.api.close()],
+      ['refs', async () => l.refs.close()],
       ['db', async () => l.db.close()],
     ] as const) {
       try {

@@ -15,8 +15,6 @@ import { FileUrlBook } from './file-urls.js';
 import * as files from './files.js';
 import { VIEWER } from './queries/viewer.js';
 import { fetchManifest } from './manifest.js';
-import { RefRangeSource, type RefTarget } from './ref-source.js';
-import type { RefEndpoints } from './ref-url.js';
 import type { RetryDeps, RetryPolicy } from './retry.js';
 import { DEFAULT_RETRY_POLICY, sleepAbortable } from './retry.js';
 import * as runs from './runs.js';
@@ -77,8 +75,6 @@ export interface WandbApiOptions {
   /** injected sleep/clock/random for the retry policy (tests) */
   retryDeps?: Partial<RetryDeps>;
   userAgent?: string;
-  /** where s3:// and gs:// references are read (src/api/ref-url.ts); default: AWS and Google */
-  refEndpoints?: RefEndpoints;
   /** reconnect probes while offline: first after this, doubling (default 1 s) */
   minProbeIntervalMs?: number;
   /** ... up to this (default 15 s) */
@@ -105,17 +101,9 @@ export const API_DEFAULTS = {
 export interface WandbApiClient extends WandbApi {
   /** Whether W&B answers; offline requests fail at once (OfflineError) and a probe reconnects. */
   readonly connectivity: Connectivity;
-  /**
-   * The bytes of a reference entry (https://, s3://, gs://) from its own store, checked against the
-   * ETag and size the manifest recorded; fails with RefUnreadableError (EACCES) otherwise.
-   */
-  referenceSource(target: RefTarget): RangeSource;
   /** Closes idle storage sockets. In-flight calls are the callers' to abort. */
   close(): void;
 }
-
-/** Redirects a reference's store may send per request (CDNs, region endpoints). */
-const MAX_REF_REDIRECTS = 5;
 
 export function createWandbApi(options: WandbApiOptions): WandbApiClient {
   registerSecret(options.apiKey);
@@ -183,36 +171,17 @@ export function createWandbApi(options: WandbApiOptions): WandbApiClient {
     maxSkipBytes: pick('maxSkipBytes'),
   };
   const manifestDeps = { ...fetchDeps, maxManifestBytes: pick('maxManifestBytes') };
-  // No connectivity: a reference's store is not W&B, and W&B being down says nothing about it.
-  const refStorage = new StorageClient({
-    userAgent: ua,
-    headersTimeoutMs: pick('storageHeadersTimeoutMs'),
-    stallTimeoutMs: pick('stallTimeoutMs'),
-    maxSockets: pick('downloadConcurrency'),
-    stats,
-  });
-  const refDeps = {
-    storage: refStorage,
-    limit: downloadLimit,
-    retry: downloadRetry,
-    retryDeps,
-    endpoints: options.refEndpoints ?? { s3: null, gcs: null },
-    logger: logger.child('reference'),
-    maxRedirects: MAX_REF_REDIRECTS,
-  };
   return {
     ...queryMethods(ctx, runsSizes, urls),
     manifest: (artifactId: string, signal?: AbortSignal): Promise<Manifest> =>
       fetchManifest(manifestDeps, artifactId, signal),
     rangeSource: (locator: FileLocator, label: string): RangeSource =>
       new ApiRangeSource(downloaderDeps, locator, label),
-    referenceSource: (target: RefTarget): RangeSource => new RefRangeSource(refDeps, target),
     stats: (): ApiStats => stats.snapshot(),
     connectivity,
     close: () => {
       connectivity.close();
       storage.close();
-      refStorage.close();
     },
   };
 }
