@@ -8,7 +8,7 @@
 export interface RefEndpoints {
   /** S3 endpoint override, path-style requests (`<endpoint>/<bucket>/<key>`); null = AWS itself */
   s3: string | null;
-  /** GCS emulator host (JSON API media download); null = storage.googleapis.com */
+  /** GCS emulator base URL (JSON API media download); null = https://storage.googleapis.com */
   gcs: string | null;
 }
 
@@ -52,8 +52,12 @@ export function refHttpUrl(ref: string, ep: RefEndpoints): string | null {
       ? `https://${bucket}.s3.amazonaws.com/${path}`
       : `https://s3.amazonaws.com/${bucket}/${path}`;
   }
-  if (ep.gcs !== null) return `${ep.gcs}/storage/v1/b/${bucket}/o/${encodeURIComponent(key)}?alt=media`;
-  return `https://storage.googleapis.com/${bucket}/${path}`;
+  // The JSON API's media download, as Google's client libraries fetch objects (also anonymously,
+  // for public ones): its ETag is the object's JSON `etag`, which the SDK records as a gs://
+  // reference's digest. The public XML form (storage.googleapis.com/<bucket>/<key>) answers with
+  // the MD5 as ETag instead, which would never match.
+  const media = `/download/storage/v1/b/${bucket}/o/${encodeURIComponent(key)}?alt=media`;
+  return `${ep.gcs ?? 'https://storage.googleapis.com'}${media}`;
 }
 
 /** A reference as it may appear in logs and errors: no query string or fragment (signatures, tokens). */

@@ -23,13 +23,19 @@ describe('reference URLs', () => {
     );
     // a dotted bucket cannot be a virtual host under the *.s3.amazonaws.com certificate
     assert.equal(refHttpUrl('s3://my.bucket/k', NONE), 'https://s3.amazonaws.com/my.bucket/k');
-    assert.equal(refHttpUrl('gs://gbk/x/y.bin', NONE), 'https://storage.googleapis.com/gbk/x/y.bin');
+    assert.equal(
+      refHttpUrl('gs://gbk/x/y.bin', NONE),
+      'https://storage.googleapis.com/download/storage/v1/b/gbk/o/x%2Fy.bin?alt=media',
+    );
     const ep = refEndpointsFromEnv({
       AWS_ENDPOINT_URL: 'http://minio:9000/',
       STORAGE_EMULATOR_HOST: 'localhost:4443',
     });
     assert.equal(refHttpUrl('s3://bk1/k/1', ep), 'http://minio:9000/bk1/k/1');
-    assert.equal(refHttpUrl('gs://bk1/k/1', ep), 'http://localhost:4443/storage/v1/b/bk1/o/k%2F1?alt=media');
+    assert.equal(
+      refHttpUrl('gs://bk1/k/1', ep),
+      'http://localhost:4443/download/storage/v1/b/bk1/o/k%2F1?alt=media',
+    );
     // the service-specific variable wins over the general one, as in the AWS tools
     const both = refEndpointsFromEnv({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3only' });
     assert.equal(refHttpUrl('s3://bk1/k', both), 'http://s3only/bk1/k');

@@ -1,8 +1,9 @@
 /**
  * Stand-ins for the stores reference entries point at, on the fake's own port: plain https objects
  * (`/web/<name>`), S3 path-style `GET /<bucket>/<key>` (what AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
- * point tools at), and GCS's JSON API media download `GET /storage/v1/b/<bucket>/o/<key>?alt=media`
- * (what STORAGE_EMULATOR_HOST points Google's libraries at) plus its public `/<bucket>/<key>` form.
+ * point tools at), and GCS's JSON API media download `GET [/download]/storage/v1/b/<bucket>/o/<key>
+ * ?alt=media` (what STORAGE_EMULATOR_HOST points Google's libraries at) plus the public XML form
+ * `/<bucket>/<key>`.
  * No W&B auth anywhere: public objects answer with Range and ETag, private ones 403 AccessDenied.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,7 +39,7 @@ export class ExternalObjects {
 
 /** The object path a request names, or null when it is not an external-store request. */
 export function externalPath(url: URL, ext: ExternalObjects): string | null {
-  const gcs = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
+  const gcs = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
   if (gcs) return `${decodeURIComponent(gcs[1] ?? '')}/${decodeURIComponent(gcs[2] ?? '')}`;
   let path: string;
   try {
