@@ -82,7 +82,7 @@ export async function importFromSdkCache(o: {
 
 /**
  * Leaves a copy of a reference entry's blob where the W&B SDK looks for it (`obj/etag/`), as the SDK
- * itself writes: into its tmp/, then an atomic rename. A hard link when on the same file system
+ * itself writes: into its tmp/, then an atomic rename; only when `<sdk cache>/artifacts` exists. A hard link when on the same file system
  * (the SDK only ever replaces or deletes whole files). Best effort: failures are logged at debug.
  */
 export async function exportToSdkCache(o: {
@@ -94,14 +94,14 @@ export async function exportToSdkCache(o: {
   const dest = sdkBlobPath(o.sdkCacheDir, o.digest);
   const tmpDir = join(o.sdkCacheDir, 'artifacts', 'tmp');
   const tmp = join(tmpDir, `wandbfs-${process.pid}-${randomUUID()}`);
+  const is = (p: string, kind: 'file' | 'dir'): Promise<boolean> =>
+    stat(p).then(
+      (st) => (kind === 'file' ? st.isFile() : st.isDirectory()),
+      () => false,
+    );
   try {
-    if (
-      await stat(dest).then(
-        (st) => st.isFile(),
-        () => false,
-      )
-    )
-      return;
+    // Only into an SDK cache that exists: a machine without the SDK gets no ~/.cache/wandb from us.
+    if (!(await is(join(o.sdkCacheDir, 'artifacts'), 'dir')) || (await is(dest, 'file'))) return;
     await mkdir(tmpDir, { recursive: true });
     await mkdir(dirname(dest), { recursive: true });
     await link(o.blobFile, tmp).catch(async (err: unknown) => {

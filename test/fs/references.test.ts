@@ -39,6 +39,8 @@ describe('reference entries through a real mount', () => {
     server = await startFakeWandb({ fixture: 'refs' });
     cacheDir = await mkdtemp(join(tmpdir(), 'wandbfs-refs-cache-'));
     sdkDir = await mkdtemp(join(tmpdir(), 'wandbfs-refs-sdk-'));
+    // an SDK cache that exists (wandbfs fills only those, it never creates one)
+    await mkdir(join(sdkDir, 'artifacts'));
     for (const k of ENV) {
       const v = process.env[k];
       if (v !== undefined) savedEnv[k] = v;
