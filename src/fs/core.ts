@@ -282,7 +282,7 @@ export class FsCore {
     const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/s, '');
     const sourceFor = this.o.referenceSourceFor;
     const fetch = c.fetch;
-    let reason = 'no ETag was recorded for it, so its bytes cannot be checked';
+    let reason = c.unreadable ?? 'references cannot be fetched by this mount';
     if (fetch && sourceFor) {
       try {
         const reader = await this.o.blobs.open({

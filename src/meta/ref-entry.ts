@@ -23,10 +23,25 @@ export function referenceContent(ref: string, digest: string, entryPath: string)
       const artifactId = Buffer.from(hex, 'hex').toString('base64');
       return { type: 'blob', digest: md5, locator: { kind: 'artifact-file', artifactId, path } };
     }
-    return { type: 'reference', ref };
+    return {
+      type: 'reference',
+      ref,
+      unreadable: 'the wandb-artifact:// reference or its digest is malformed',
+    };
   }
-  if (!FETCHED.test(ref) || digest === ref || digest === '' || entryPath === '') {
-    return { type: 'reference', ref };
+  if (!FETCHED.test(ref) || entryPath === '') {
+    return {
+      type: 'reference',
+      ref,
+      unreadable: 'wandbfs fetches only https://, s3:// and gs:// references',
+    };
+  }
+  if (digest === ref || digest === '') {
+    return {
+      type: 'reference',
+      ref,
+      unreadable: 'no ETag was recorded for it, so its bytes cannot be checked',
+    };
   }
   return { type: 'reference', ref, fetch: { etag: digest, digest: etagDigest(ref, digest) } };
 }

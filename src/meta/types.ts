@@ -16,7 +16,7 @@ export type FileContent =
    * reference entry (s3://, gs://, https://): bytes from the object's own store, checked by ETag
    * (`fetch`); without `fetch` (no ETag recorded, unknown scheme) reads fail with EACCES
    */
-  | { type: 'reference'; ref: string; fetch?: ReferenceFetch }
+  | { type: 'reference'; ref: string; fetch?: ReferenceFetch; unreadable?: string }
   /** listed but not readable for another reason (e.g. no digest to verify against) */
   | { type: 'unreadable'; reason: string };
 
