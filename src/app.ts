@@ -11,7 +11,9 @@ import { openDb, type Db } from './core/db.js';
 import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { startControlServer } from './admin/control.js';
-import { FsCore, type BlobContent } from './fs/core.js';
+import { FsCore, type BlobContent, type ReferenceContent } from './fs/core.js';
+import { refEndpointsFromEnv } from './api/ref-url.js';
+import { createReferenceSources, type ReferenceSources } from './api/ref-sources.js';
 import { warmHandlers } from './fs/warm.js';
 import { cacheLimits } from './fs/warm-plan.js';
 import type { MountOptions } from './fs/fuse.js';
@@ -75,6 +77,8 @@ export interface RunningApp {
 interface Layers {
   db: Db;
   api: ReturnType<typeof createWandbApi>;
+  /** reference entries' own stores (https, S3, GCS), not W&B */
+  refs: ReferenceSources;
   meta: ReturnType<typeof createMetaTree>;
   blobs: ReturnType<typeof createBlobCache>;
   core: FsCore;
@@ -169,6 +173,13 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
   });
   const sourceFor = (content: BlobContent, path: string, sizeBytes?: number) =>
     api.rangeSource(content.locator, path.replace(/^\//, ''), sizeBytes);
+  const refs = createReferenceSources({
+    endpoints: refEndpointsFromEnv(process.env),
+    logger: log.child('reference'),
+    ...(stall === undefined ? {} : { stallTimeoutMs: Math.max(1000, Math.floor(stall / 2)) }),
+  });
+  const referenceSourceFor = (content: ReferenceContent, sizeBytes: number) =>
+    refs.source({ uri: content.ref, etag: content.fetch?.etag ?? '', sizeBytes });
   const core = new FsCore({
     meta,
     blobs,
@@ -176,13 +187,14 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     sourceFor,
     admit: (content: BlobContent, path: string) =>
       api.admitDownload(content.locator, path.replace(/^\//, '')),
+    referenceSourceFor,
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     log: log.child('fs'),
     version,
     mountPoint,
     statusExtra: () => ({ api: api.stats(), connectivity: api.connectivity.snapshot() }),
   });
-  return { db, api, meta, blobs, core, sourceFor };
+  return { db, api, refs, meta, blobs, core, sourceFor };
 }
 
 /** Closes every layer once, top down; a failing close is logged and does not stop the others. */
@@ -195,6 +207,7 @@ function layerCloser(l: Layers, log: Logger): () => Promise<void> {
       ['meta', () => l.meta.close()],
       ['blobs', () => l.blobs.close()],
       ['api', async () => l.api.close()],
+      ['refs', async () => l.refs.close()],
       ['db', async () => l.db.close()],
     ] as const) {
       try {

@@ -1,6 +1,6 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestKey, md5FromHex } from '../core/digest.js';
+import { digestFromName, digestKey } from '../core/digest.js';
 import type { Logger } from '../core/log.js';
 import type { BlobIndex } from './blob-index.js';
 import { isPidAlive } from './pid.js';
@@ -71,7 +71,7 @@ export async function reconcileBlobs(dir: string, index: BlobIndex): Promise<num
     for (const fan of await list(join(blobsRoot(dir), algo))) {
       for (const name of await list(join(blobsRoot(dir), algo, fan))) {
         if (++seen % 200 === 0) await yieldNow();
-        const d = algo === 'md5' ? md5FromHex(name) : null;
+        const d = digestFromName(algo, name);
         if (!d || d.hex !== name) continue;
         const key = digestKey(d);
         if (index.get(key)) continue;

@@ -8,7 +8,8 @@ import type { BlobIndex, ClaimResult } from './blob-index.js';
 import { FillJob } from './fill-job.js';
 import { FollowBackend } from './follow-backend.js';
 import { blobPath, partialPath } from './path.js';
-import { importFromSdkCache } from './sdk-cache.js';
+import { fetchReference } from './ref-fetch.js';
+import { exportToSdkCache, importFromSdkCache } from './sdk-cache.js';
 import type { BlobOpenRequest } from './types.js';
 
 /** The store options the sources read. */
@@ -53,22 +54,25 @@ interface Attempt {
 }
 
 interface Source {
-  name: 'warm' | 'sdk-cache' | 'follow' | 'fill' | 'stream';
+  name: 'warm' | 'sdk-cache' | 'reference' | 'follow' | 'fill' | 'stream';
   /** A backend, or null to decline and let the next source try. */
   open: (a: Attempt) => Promise<ReadBackend | null>;
 }
 
 /**
  * Where a reader's bytes come from, as an ordered list of sources that can each decline: the
- * verified blob on disk, the W&B SDK's cache, another process's running fill, a fill of our own,
- * and finally the uncached stream (which never declines).
+ * verified blob on disk, the W&B SDK's cache, a reference entry's whole download (etag blobs only),
+ * another process's running fill, a fill of our own, and finally the uncached stream (which never
+ * declines).
  */
 export class ReadSources {
   private readonly order: readonly Source[] = [
     { name: 'warm', open: (a) => this.openWarm(a.req) },
     { name: 'sdk-cache', open: (a) => this.fromSdkCache(a) },
-    { name: 'follow', open: (a) => this.follow(a) },
-    { name: 'fill', open: (a) => this.fill(a) },
+    { name: 'reference', open: (a) => this.fetchReference(a) },
+    // etag blobs (reference entries) are never partial: no chunk map to follow or resume
+    { name: 'follow', open: (a) => (a.req.digest.algo === 'etag' ? Promise.resolve(null) : this.follow(a)) },
+    { name: 'fill', open: (a) => (a.req.digest.algo === 'etag' ? Promise.resolve(null) : this.fill(a)) },
     { name: 'stream', open: (a) => Promise.resolve(this.stream(a.req, false)) },
   ];
 
@@ -144,6 +148,35 @@ export class ReadSources {
     if (!taken) return null;
     this.host.bump('sdkReuses');
     this.host.index.putPresent(a.key, a.req.sizeBytes, this.host.clock.nowMs());
+    return this.openWarm(a.req);
+  }
+
+  /**
+   * A reference entry's object (etag blob): downloaded whole, then served from blobs/ and left in
+   * the W&B SDK's `obj/etag/` too. Declines for stored files and when the cache has no room (the
+   * stream serves it then). Download failures propagate: the open fails.
+   */
+  private async fetchReference(a: Attempt): Promise<ReadBackend | null> {
+    if (a.req.digest.algo !== 'etag') return null;
+    if (a.req.sizeBytes > this.o.maxCacheBytes || !(await this.host.reserveSpace(a.key, a.req.sizeBytes))) {
+      return null;
+    }
+    await fetchReference({
+      cacheDir: this.o.dir,
+      digest: a.req.digest,
+      sizeBytes: a.req.sizeBytes,
+      source: a.req.source(),
+      onBytes: (n) => this.host.bump('bytesDownloaded', n),
+    });
+    this.host.index.putPresent(a.key, a.req.sizeBytes, this.host.clock.nowMs());
+    if (this.o.sdkCacheDir) {
+      await exportToSdkCache({
+        sdkCacheDir: this.o.sdkCacheDir,
+        blobFile: blobPath(this.o.dir, a.req.digest),
+        digest: a.req.digest,
+        log: this.host.log,
+      });
+    }
     return this.openWarm(a.req);
   }
 

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Content digests. W&B sends MD5 as standard base64 of the 16 raw bytes (File.md5, manifest
  * `digest`); the blob store keys by algorithm + lowercase hex. W&B is adding XXH128, hence `algo`.
+ * `etag` keys a reference entry's object (s3://, gs://, https://) by its URI and ETag, the way the
+ * W&B SDK names it in `obj/etag/`: it is a name, not a hash of the content (see etagDigest).
  */
-export type DigestAlgo = 'md5';
+export type DigestAlgo = 'md5' | 'etag';
 
 export interface Digest {
   algo: DigestAlgo;
@@ -12,6 +16,7 @@ export interface Digest {
 
 const B64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 const HEX_MD5 = /^[0-9a-f]{32}$/;
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** Parses W&B's base64 MD5; returns null for anything that is not exactly 16 bytes of base64. */
 export function md5FromBase64(b64: string): Digest | null {
@@ -36,6 +41,23 @@ export function digestKey(d: Digest): string {
 
 export function parseDigestKey(key: string): Digest | null {
   const [algo, hex] = key.split(':');
-  if (algo !== 'md5' || hex === undefined) return null;
-  return md5FromHex(hex);
+  return algo === undefined || hex === undefined ? null : digestFromName(algo, hex);
+}
+
+/** A blob file's digest from its directory (algo) and name; null for anything that is not one. */
+export function digestFromName(algo: string, name: string): Digest | null {
+  if (algo === 'md5') return md5FromHex(name);
+  if (algo === 'etag') return HEX_SHA256.test(name) ? { algo: 'etag', hex: name } : null;
+  return null;
+}
+
+/**
+ * The key of a reference entry's object: sha256(sha256(uri) || sha256(etag)), as the W&B SDK names
+ * it under `artifacts/obj/etag/` (`check_etag_obj_path`), with `uri` the manifest's `ref` and `etag`
+ * its `digest`. Keying by both means a changed object (new ETag) is a different blob.
+ */
+export function etagDigest(uri: string, etag: string): Digest {
+  const sha = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+  const hex = createHash('sha256').update(sha(uri)).update(sha(etag)).digest('hex');
+  return { algo: 'etag', hex };
 }

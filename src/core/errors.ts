@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_TRANSIENT'
   | 'ERR_PERMANENT'
   | 'ERR_URL_EXPIRED'
+  | 'ERR_REF_UNREADABLE'
   | 'ERR_OFFLINE'
   | 'ERR_REGISTRY_NO_DOWNLOAD'
   // src/blobs

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
+import { errorMessage } from '../core/errors.js';
 import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
 import {
   BadHandleError,
@@ -25,6 +26,7 @@ import { StatusOverlay, type FsTree } from './status-overlay.js';
 import { newOpStats, type OpStats } from './wrap.js';
 
 export type BlobContent = Extract<FileContent, { type: 'blob' }>;
+export type ReferenceContent = Extract<FileContent, { type: 'reference' }>;
 
 export interface FsCoreOptions {
   meta: MetaTree;
@@ -40,6 +42,8 @@ export interface FsCoreOptions {
    * src/app.ts; resolves when access is allowed or cannot be told (offline: the cache may serve).
    */
   admit?(content: BlobContent, path: string): Promise<void>;
+  /** The byte source of a fetchable reference entry (its own store, ETag-checked); from src/app.ts. */
+  referenceSourceFor?(content: ReferenceContent, sizeBytes: number): RangeSource;
   owner: Owner;
   log: Logger;
   version: string;
@@ -296,12 +300,8 @@ export class FsCore {
           relist: null,
         };
       }
-      case 'reference': {
-        // the displayed form: an https reference's query string may carry a token
-        const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/, '');
-        this.o.log.warn('cannot read a reference-only artifact entry', { path: node.path, reference: uri });
-        throw new ReferenceUnreadableError(node.path, uri);
-      }
+      case 'reference':
+        return this.openReference(node, c);
       case 'unreadable':
         this.o.log.warn('file is not readable', { path: node.path, reason: c.reason });
         throw new UnreadableError(node.path, c.reason);
@@ -317,6 +317,41 @@ export class FsCore {
     });
     this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
     return reader;
+  }
+
+  /**
+   * A reference entry through the blob cache under its etag key; whatever keeps it from being read
+   * (no ETag recorded, private, gone, changed, unreachable) is EACCES naming the URI in its
+   * displayed form (an https reference's query string may carry a token).
+   */
+  private async openReference(node: FileNode, c: ReferenceContent): Promise<Handle> {
+    const uri = node.xattrs['user.wandb.ref'] ?? c.ref.replace(/[?#].*$/s, '');
+    const sourceFor = this.o.referenceSourceFor;
+    const fetch = c.fetch;
+    let reason = c.unreadable ?? 'references cannot be fetched by this mount';
+    if (fetch && sourceFor) {
+      try {
+        const reader = await this.o.blobs.open({
+          digest: fetch.digest,
+          sizeBytes: node.sizeBytes,
+          source: () => sourceFor(c, node.sizeBytes),
+        });
+        return {
+          kind: 'blob',
+          path: node.path,
+          sizeBytes: node.sizeBytes,
+          reader,
+          digest: fetch.digest,
+          live: false,
+          relist: null,
+        };
+      } catch (err) {
+        if (this.draining) throw err;
+        reason = errorMessage(err);
+      }
+    }
+    // the one log line is wrap.ts's "fuse op failed", whose message names the URI and the reason
+    throw new ReferenceUnreadableError(node.path, uri, reason);
   }
 
   private async node(path: string): Promise<Node> {

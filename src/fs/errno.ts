@@ -60,6 +60,8 @@ const TABLE: Record<ErrorCode, ErrnoName> = {
   ERR_URL_EXPIRED: 'EIO',
   // the registry role lists and describes versions but refuses their files: a permission, not a fault
   ERR_REGISTRY_NO_DOWNLOAD: 'EACCES',
+  // a reference entry's own store refused or changed the object: a permission problem, not a disk one
+  ERR_REF_UNREADABLE: 'EACCES',
   // W&B (or storage) cannot be reached and nothing is cached: "Network is unreachable" says why,
   // where EIO would send people looking for a broken disk (docs/semantics.md).
   ERR_OFFLINE: 'ENETUNREACH',

@@ -55,12 +55,13 @@ export class UnreadableError extends WandbfsError {
 }
 
 /**
- * A reference entry (s3://, gs://, https://, wandb-artifact://) whose bytes live outside W&B and
- * cannot be read from here: a permission-style refusal (EACCES), not an I/O failure of the mount.
+ * A reference entry (s3://, gs://, https://, wandb-artifact://) whose bytes cannot be had (private,
+ * gone, changed since logged, no ETag recorded): a permission-style refusal (EACCES), not an I/O
+ * failure of the mount. `uri` is the displayed form (no query string).
  */
 export class ReferenceUnreadableError extends WandbfsError {
-  constructor(path: string, uri: string) {
-    super('ERR_FS_REFERENCE', `${path} is a reference to ${uri}, which cannot be read from here`);
+  constructor(path: string, uri: string, reason: string) {
+    super('ERR_FS_REFERENCE', `${path} is a reference to ${uri}, which cannot be read: ${reason}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { isTerminalRunState } from './freshness.js';
 import type { MembershipScope } from '../api/types.js';
 import type { FileContent, FileNode, Node } from './types.js';
 import type { EntryRow, FileRow, RunRow } from './store/index.js';
+import { referenceContent } from './ref-entry.js';
 
 /** Builders of the Node values the FUSE core sees. */
 
@@ -98,7 +99,7 @@ export function manifestFileNode(
   };
   let content: FileContent;
   if (entry.ref !== null) {
-    content = { type: 'reference', ref: entry.ref };
+    content = referenceContent(entry.ref, entry.digest, entry.path);
     xattrs['user.wandb.digest_algo'] = 'reference';
     xattrs['user.wandb.ref'] = displayRef(entry.ref);
   } else {

@@ -12,10 +12,21 @@ export type FileContent =
   | { type: 'generated'; bytes: Buffer }
   /** stored by W&B, addressed by digest, fetched through the blob cache */
   | { type: 'blob'; digest: Digest; locator: FileLocator }
-  /** reference entry (s3://, gs://, ...) W&B cannot serve: listed with its size, reads fail */
-  | { type: 'reference'; ref: string }
+  /**
+   * reference entry (s3://, gs://, https://): bytes from the object's own store, checked by ETag
+   * (`fetch`); without `fetch` (no ETag recorded, unknown scheme) reads fail with EACCES
+   */
+  | { type: 'reference'; ref: string; fetch?: ReferenceFetch; unreadable?: string }
   /** listed but not readable for another reason (e.g. no digest to verify against) */
   | { type: 'unreadable'; reason: string };
+
+/** How a reference entry is fetched and cached: the ETag it must still have, and its cache key. */
+export interface ReferenceFetch {
+  /** the manifest's digest: the object's ETag when it was logged (quotes stripped) */
+  etag: string;
+  /** etagDigest(ref, etag): the blob cache key, the W&B SDK's `obj/etag/` name */
+  digest: Digest;
+}
 
 interface NodeBase {
   /** the path this node was looked up by */

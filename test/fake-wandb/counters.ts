@@ -1,5 +1,5 @@
 /** What tests observe: requests per route and operation, bytes and ranges served, concurrency, statuses. */
-export type Route = 'graphql' | 'storage' | 'files-redirect' | 'artifacts-v2' | 'other';
+export type Route = 'graphql' | 'storage' | 'files-redirect' | 'artifacts-v2' | 'external' | 'other';
 
 export interface Counters {
   requests: Record<string, number>;
@@ -12,6 +12,8 @@ export interface Counters {
   storageByBlob: Record<string, number>;
   /** body bytes sent per blob, over signed URLs and the authenticated fallbacks alike */
   bytesByBlob: Record<string, number>;
+  /** requests to the reference stand-ins per object path ('web/x', '<bucket>/<key>'), see external.ts */
+  externalByPath: Record<string, number>;
   inFlight: { graphql: number; storage: number };
   maxInFlight: { graphql: number; storage: number };
   /** HTTP status of every response by route-independent code, plus 'reset' for dropped connections */
@@ -26,6 +28,7 @@ export function emptyCounters(): Counters {
     storageRanges: 0,
     storageByBlob: {},
     bytesByBlob: {},
+    externalByPath: {},
     inFlight: { graphql: 0, storage: 0 },
     maxInFlight: { graphql: 0, storage: 0 },
     statusCounts: {},
@@ -41,6 +44,7 @@ export function resetCounters(c: Counters): void {
   c.storageRanges = 0;
   c.storageByBlob = fresh.storageByBlob;
   c.bytesByBlob = fresh.bytesByBlob;
+  c.externalByPath = fresh.externalByPath;
   c.statusCounts = fresh.statusCounts;
   c.maxInFlight.graphql = c.inFlight.graphql;
   c.maxInFlight.storage = c.inFlight.storage;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BlobStore, generatedBlobId, type BlobContent } from './content.js';
+import { ExternalObjects } from './external.js';
 import { FxList } from './fx-list.js';
 import type {
   AddRunFileSpec,
@@ -117,6 +118,10 @@ export class FixtureBase implements Fixture {
   readonly entities: EntityFx[] = [];
   readonly organizations: OrganizationFx[] = [];
   readonly blobs = new BlobStore();
+  /** objects reference entries point at, served by the fake's stand-in stores (external.ts) */
+  readonly external = new ExternalObjects();
+  /** the server's URL once it listens (https reference URIs name it) */
+  baseUrl: string | null = null;
   private readonly entityByName = new Map<string, EntityFx>();
   private readonly artifacts = new Map<string, ArtifactFx>();
   private readonly collections = new Map<string, CollectionFx>();

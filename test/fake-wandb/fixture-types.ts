@@ -2,10 +2,11 @@
  * The data behind the fake server. Tests read it to know what to expect (names, sizes, digests,
  * bytes). Large fixtures are lazy: lists are functions of an index, not materialized arrays.
  */
+import type { ExternalObjects } from './external.js';
 import type { BlobContent } from './content.js';
 
-export type FixtureName = 'demo' | 'large' | 'huge-file' | 'hostile';
-export const FIXTURE_NAMES: readonly FixtureName[] = ['demo', 'large', 'huge-file', 'hostile'];
+export type FixtureName = 'demo' | 'large' | 'huge-file' | 'hostile' | 'refs';
+export const FIXTURE_NAMES: readonly FixtureName[] = ['demo', 'large', 'huge-file', 'hostile', 'refs'];
 
 /** A possibly lazy list: `at(i)` may build the item on demand; `get(key)` finds it by name. */
 export interface LazyList<T> {
@@ -229,6 +230,8 @@ export interface Fixture {
   /** every collection membership of an artifact (its sequence first, then portfolios) */
   membershipsOf(artifactId: string): { coll: CollectionFx; m: MembershipFx }[];
   contentOf(blobId: string): BlobContent | undefined;
+  /** objects reference entries point at, served by the fake's stand-in stores (external.ts) */
+  readonly external: ExternalObjects;
   /** A running run gains a file. Returns the new (or replaced, same name) file. */
   addRunFile(entity: string, project: string, runName: string, spec: AddRunFileSpec): RunFileFx;
   setRunState(entity: string, project: string, runName: string, state: string): void;

@@ -15,6 +15,7 @@ import {
   type Faults,
   type RouteFaults,
 } from './faults.js';
+import { externalPath, handleExternal } from './external.js';
 import { handleFallback, isFallbackPath } from './fallback-route.js';
 import type { FixtureBase } from './fixture-base.js';
 import type { Fixture, FixtureName } from './fixture-types.js';
@@ -164,6 +165,7 @@ class FakeWandbServer implements FakeWandb {
     const addr = this.server.address();
     if (addr !== null && typeof addr === 'object') this.port = addr.port;
     this.listening = true;
+    this.fixture.baseUrl = this.url;
   }
 
   async stop(): Promise<void> {
@@ -190,15 +192,18 @@ class FakeWandbServer implements FakeWandb {
     };
   }
 
-  private routeOf(pathname: string): Route {
+  private routeOf(url: URL): Route {
+    const pathname = url.pathname;
     if (pathname === '/graphql') return 'graphql';
+    // the GCS JSON API stand-in (/storage/v1/b/...) before W&B's signed /storage/<blob> URLs
+    if (externalPath(url, this.fixture.external) !== null) return 'external';
     if (pathname.startsWith('/storage/')) return 'storage';
     return isFallbackPath(pathname) ?? 'other';
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const route = this.routeOf(url.pathname);
+    const route = this.routeOf(url);
     bump(this.counters.requests, route);
     res.on('close', () =>
       bump(this.counters.statusCounts, res.headersSent ? String(res.statusCode) : 'reset'),
@@ -211,7 +216,8 @@ class FakeWandbServer implements FakeWandb {
       res.on('close', () => this.counters.inFlight[route]--);
     }
     const f: RouteFaults = route === 'graphql' ? this.faults.graphql : this.faults.storage;
-    if (route !== 'other') {
+    // W&B's faults are W&B's: the reference stand-ins are other stores
+    if (route !== 'other' && route !== 'external') {
       if (f.latencyMs > 0) await sleep(f.latencyMs);
       const quota = f.quota === null ? null : this.quotas[route === 'graphql' ? 0 : 1].take(f.quota);
       if (quota !== null) for (const [k, v] of Object.entries(quota.headers)) res.setHeader(k, v);
@@ -245,6 +251,13 @@ class FakeWandbServer implements FakeWandb {
           counters: this.counters,
           faults: () => this.faults.storage,
           contentOf: (id) => this.live.contentOf(id),
+        });
+      case 'external':
+        return handleExternal(req, res, externalPath(url, this.fixture.external) ?? '', {
+          ext: this.fixture.external,
+          counters: this.counters,
+          faults: () => defaultFaults('s3').storage,
+          contentOf: (id) => this.fixture.contentOf(id),
         });
       case 'files-redirect':
       case 'artifacts-v2':

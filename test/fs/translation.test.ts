@@ -234,7 +234,9 @@ print(n, ctypes.get_errno())`,
     }
     assert.ok(Date.now() - t0 < 9000);
     const logs = m.logLines.join('');
-    assert.match(logs, /reference-only artifact entry.*s3:\/\/bucket\/key/);
+    // one line, from the op wrapper, naming the URI and why (this double recorded no ETag)
+    assert.equal(m.logLines.filter((l) => l.includes('ref.bin')).length, 1, 'one log line for ref.bin');
+    assert.match(logs, /"errno":"EACCES".*is a reference to s3:\/\/bucket\/key, which cannot be read/);
     assert.match(logs, /"op":"read".*"errno":"EIO".*did not finish within 1500 ms/);
   });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../src/core/db.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { md5FromBase64 } from '../../src/core/digest.js';
+import { etagDigest, md5FromBase64 } from '../../src/core/digest.js';
 import { createMetaTree, type MetaTreeOptions, type WandbMetaTree } from '../../src/meta/tree.js';
 import type { FileNode, Node } from '../../src/meta/types.js';
 import { MemoryApi, runRecord, versionRecord, b64md5 } from './memory-api.js';
@@ -317,7 +317,12 @@ test('artifacts: collections of two types sharing a name, versions, alias symlin
       },
     });
     const ext = asFile(await c.tree.lookup('/alice/proj/artifacts/net~model/v1/files/ext.csv'));
-    assert.deepEqual(ext.content, { type: 'reference', ref: 's3://bucket/ext.csv' });
+    // fetched from its store, checked against the ETag W&B recorded, keyed as the W&B SDK names it
+    assert.deepEqual(ext.content, {
+      type: 'reference',
+      ref: 's3://bucket/ext.csv',
+      fetch: { etag: 'etag123', digest: etagDigest('s3://bucket/ext.csv', 'etag123') },
+    });
     assert.equal(ext.sizeBytes, 99);
     const x = asFile(
       await c.tree.lookup(
