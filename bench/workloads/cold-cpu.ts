@@ -7,6 +7,7 @@
  * so both see the same stretch of a noisy machine.
  */
 import { unavailableRow, type BenchContext, type NetFile, type RowSpec } from '../lib/context.js';
+import { peakRssMiB } from '../lib/fuse-daemon.js';
 import { processCpuSeconds, waitForFillsDone } from '../lib/proc-cpu.js';
 import { readThrough } from '../lib/readers.js';
 import { GiB } from '../lib/timing.js';
@@ -19,6 +20,7 @@ const VERIFY_TIMEOUT_MS = 300_000;
 interface CpuSample {
   mbPerSec: number;
   cpuSecPerGiB: number;
+  peakRssMiB: number;
 }
 
 type Cores = 'all' | 'one';
@@ -31,7 +33,8 @@ async function sample(ctx: BenchContext, subject: WandbfsSubject, cores: Cores):
     const mbPerSec = await readThrough(path, file.sizeBytes, file.readBytes, 'dd');
     await waitForFillsDone(m.mnt, VERIFY_TIMEOUT_MS);
     const after = await processCpuSeconds(m.pid);
-    return { mbPerSec, cpuSecPerGiB: (after - before) / (file.readBytes / GiB) };
+    const peak = await peakRssMiB(m.pid);
+    return { mbPerSec, cpuSecPerGiB: (after - before) / (file.readBytes / GiB), peakRssMiB: peak };
   });
 }
 
@@ -59,6 +62,12 @@ function specs(f: NetFile): Record<string, RowSpec> {
       subject: `wandbfs cold dd bs=1M, ${s}, all cores (samples of the CPU rows)`,
       unit: 'MB/s',
     },
+    rssAll: {
+      id: '1.rss.all',
+      workload: W1,
+      subject: `wandbfs daemon peak RSS, cold dd ${s}, all cores (samples of the CPU rows)`,
+      unit: 'MiB',
+    },
     mbOne: {
       id: '1.cores.one',
       workload: W1,
@@ -84,7 +93,7 @@ export async function coldCpu(ctx: BenchContext): Promise<void> {
       for (const cores of ['all', 'one'] as const) {
         const s = await sample(ctx, subject, cores);
         ctx.log(
-          `  ${cores === 'all' ? 'all cores' : 'taskset -c 0'}: ${s.mbPerSec.toFixed(0)} MB/s, ${s.cpuSecPerGiB.toFixed(2)} CPU-s/GiB`,
+          `  ${cores === 'all' ? 'all cores' : 'taskset -c 0'}: ${s.mbPerSec.toFixed(0)} MB/s, ${s.cpuSecPerGiB.toFixed(2)} CPU-s/GiB, peak RSS ${s.peakRssMiB.toFixed(0)} MiB`,
         );
         got[cores].push(s);
       }
