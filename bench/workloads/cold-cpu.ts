@@ -103,21 +103,13 @@ export async function coldCpu(ctx: BenchContext): Promise<void> {
     for (const r of Object.values(rows)) unavailableRow(ctx, r, why);
     return;
   }
-  const add = (spec: RowSpec, samples: number[]): void => void ctx.report.add({ ...spec, samples });
-  add(
-    rows.cpuAll!,
-    got.all.map((s) => s.cpuSecPerGiB),
-  );
-  add(
-    rows.cpuOne!,
-    got.one.map((s) => s.cpuSecPerGiB),
-  );
-  add(
-    rows.mbAll!,
-    got.all.map((s) => s.mbPerSec),
-  );
-  add(
-    rows.mbOne!,
-    got.one.map((s) => s.mbPerSec),
-  );
+  const pick = (cores: Cores, f: (s: CpuSample) => number): number[] => got[cores].map(f);
+  const filled: [RowSpec | undefined, number[]][] = [
+    [rows.cpuAll, pick('all', (s) => s.cpuSecPerGiB)],
+    [rows.cpuOne, pick('one', (s) => s.cpuSecPerGiB)],
+    [rows.mbAll, pick('all', (s) => s.mbPerSec)],
+    [rows.mbOne, pick('one', (s) => s.mbPerSec)],
+    [rows.rssAll, pick('all', (s) => s.peakRssMiB)],
+  ];
+  for (const [spec, samples] of filled) if (spec) ctx.report.add({ ...spec, samples });
 }
