@@ -5,7 +5,7 @@
  */
 import { median } from './timing.js';
 
-export type Unit = 'MB/s' | 's' | 'MiB' | 'IOPS' | 'req';
+export type Unit = 'MB/s' | 's' | 'MiB' | 'IOPS' | 'req' | 'CPU-s/GiB';
 
 export interface Comparison {
   /** id of the baseline row */
@@ -107,6 +107,7 @@ function fmtValue(v: number, unit: Unit): string {
   if (unit === 'MiB') return `${v.toFixed(0)} MiB`;
   if (unit === 'IOPS') return `${v.toFixed(0)} IOPS`;
   if (unit === 'req') return `${v.toFixed(0)} requests`;
+  if (unit === 'CPU-s/GiB') return `${v.toFixed(2)} CPU-s/GiB`;
   return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} MB/s`;
 }
 

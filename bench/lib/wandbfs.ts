@@ -82,10 +82,13 @@ export class Wandbfs {
     return fake;
   }
 
-  /** Mounts wandbfs over `fake`; a fresh cache dir unless one is passed (remount with a warm cache). */
+  /**
+   * Mounts wandbfs over `fake`; a fresh cache dir unless one is passed (remount with a warm cache).
+   * `cpuList` pins the daemon to those CPUs (taskset's list syntax, e.g. '0').
+   */
   async mount(
     fake: FakeWandb,
-    opts: { cacheDir?: string; extraArgs?: string[] } = {},
+    opts: { cacheDir?: string; extraArgs?: string[]; cpuList?: string } = {},
   ): Promise<WandbfsMount> {
     const { path, remove } = await makeTempDir('wandbfs-mnt');
     const mnt = join(path, 'mnt');
@@ -97,7 +100,11 @@ export class Wandbfs {
     // the key travels in the environment only: never in argv, where `ps` would show it
     const env: NodeJS.ProcessEnv = { ...process.env, WANDB_API_KEY: fake.apiKey };
     delete env.WANDB_BASE_URL;
-    const m = await mountDaemon('wandbfs', process.execPath, args, mnt, { env, timeoutMs: 60_000 });
+    // `taskset -c <list> node ...` execs node, so the daemon keeps the pid the bench reads /proc of
+    const [cmd, argv] = opts.cpuList
+      ? ['taskset', ['-c', opts.cpuList, process.execPath, ...args]]
+      : [process.execPath, args];
+    const m = await mountDaemon('wandbfs', cmd, argv, mnt, { env, timeoutMs: 60_000 });
     return { ...m, cacheDir, removeDir: remove };
   }
 }

@@ -2,6 +2,7 @@
 import { measure, unavailableRow, type BenchContext, type NetFile } from '../lib/context.js';
 import { readThrough } from '../lib/readers.js';
 import { curlFull, rcloneRead, size } from './baselines.js';
+import { coldCpu } from './cold-cpu.js';
 import { pathIn, subjectFor, withMount } from './wandbfs-side.js';
 
 export const W1 = '1 cold seq read';
@@ -52,6 +53,7 @@ export async function coldRead(ctx: BenchContext): Promise<void> {
   const rclone = (await rcloneRead(ctx, small)).cold;
   await wandbfsCold(ctx, small, 'cat', rclone, curl);
   await wandbfsCold(ctx, small, 'dd', rclone, curl);
+  await coldCpu(ctx);
   if (ctx.opts.quick) {
     ctx.log(`${W1}: 5 GiB rows skipped in --quick`);
     return;

@@ -23,12 +23,13 @@ export async function subjectFor(ctx: BenchContext, f: NetFile | null): Promise<
 export async function withMount<T>(
   ctx: BenchContext,
   fake: FakeWandb,
-  opts: { cacheDir?: string; keepDir?: boolean; extraArgs?: string[] },
+  opts: { cacheDir?: string; keepDir?: boolean; extraArgs?: string[]; cpuList?: string },
   fn: (m: WandbfsMount) => Promise<T>,
 ): Promise<T> {
   const m = await ctx.wandbfs.mount(fake, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+    ...(opts.cpuList ? { cpuList: opts.cpuList } : {}),
   });
   const lastWords = (why: string): void => {
     const tail = m.daemon.output().trim().split('\n').slice(-12).join('\n    ');

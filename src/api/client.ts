@@ -64,7 +64,7 @@ export interface WandbApiOptions {
   downloadRetry?: Partial<RetryPolicy>;
   /** how long a signed URL is reused before asking W&B again (default 5 min; 400/401/403 refresh anyway) */
   signedUrlTtlMs?: number;
-  /** bytes coalesced before each sink call (default 1 MiB) */
+  /** bytes coalesced before each sink call (default 0: each socket read is handed over as it comes) */
   sinkBatchBytes?: number;
   /** when storage ignores Range, read and skip up to this many bytes (default 16 MiB), else fail */
   maxSkipBytes?: number;
@@ -92,7 +92,9 @@ export const API_DEFAULTS = {
   storageHeadersTimeoutMs: 30_000,
   stallTimeoutMs: 30_000,
   signedUrlTtlMs: 5 * 60_000,
-  sinkBatchBytes: 1024 * 1024,
+  // Every sink copies what it gets (into the fill's pooled batch buffer, or a reader's buffer), so
+  // coalescing here only added a fresh 1 MiB Buffer and a copy per MiB: garbage for the external-memory GC.
+  sinkBatchBytes: 0,
   maxSkipBytes: 16 * 1024 * 1024,
   maxManifestBytes: 512 * 1024 * 1024,
 } as const;

@@ -26,7 +26,7 @@ export interface DownloaderDeps {
   retryDeps: RetryDeps;
   stats: StatsRecorder;
   logger: Logger;
-  /** chunks are coalesced up to this size before they reach the sink (fewer, larger writes) */
+  /** chunks are coalesced up to this size before they reach the sink (0: each socket read as it comes) */
   sinkBatchBytes: number;
   /** a server that ignores Range (200) is read from 0 and skipped forward up to this offset */
   maxSkipBytes: number;

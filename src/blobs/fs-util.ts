@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /** Makes a rename durable: fsync the directory that holds the new name. */
@@ -24,6 +25,17 @@ export async function readFully(
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
+  }
+  return done;
+}
+
+/** readFully with pread(2) on this thread: only for small reads of bytes known to be in the page cache. */
+export function readFullySync(fd: number, buf: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
   }
   return done;
 }

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BufferPool, sharedPool } from '../../src/blobs/buffer-pool.js';
+import { ChunkWriter } from '../../src/blobs/chunk-writer.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { RangeSource } from '../../src/blobs/types.js';
+
+/** what a dropped connection looks like to the writer */
+class ResetError extends Error {}
+
+const KiB = 1024;
+const BATCH = 64 * KiB;
+const SIZE = 1024 * KiB;
+const data = Buffer.alloc(SIZE);
+for (let i = 0; i < SIZE; i++) data[i] = (i * 7 + (i >> 9)) & 0xff;
+
+/** Serves `data` in pieces of the given sizes (cycled); fails after `failAfter` bytes if set. */
+function source(pieces: number[], failAfter = Infinity): RangeSource {
+  return {
+    describe: () => 'test file',
+    async fetchRange(start, end, sink) {
+      let pos = start;
+      for (let k = 0; pos < end; k++) {
+        if (pos - start >= failAfter) throw new ResetError('connection reset (test)');
+        const n = Math.min(pieces[k % pieces.length] ?? 1, end - pos);
+        await sink(data.subarray(pos, pos + n));
+        pos += n;
+      }
+    },
+  };
+}
+
+describe('ChunkWriter', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  async function writer(): Promise<{ w: ChunkWriter; path: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'wandbfs-chunk-writer-'));
+    dirs.push(dir);
+    const path = join(dir, 'blob.partial');
+    const { writer: w } = await ChunkWriter.open({
+      key: 'k',
+      label: 'test file',
+      sizeBytes: SIZE,
+      partialPath: path,
+      writeBatchBytes: BATCH,
+      recorder: { markChunks: () => undefined },
+      token: 't',
+      log: silentLogger,
+      nowMs: () => 0,
+    });
+    return { w, path };
+  }
+
+  it('writes small, odd and batch-sized deliveries in place and reuses its pooled buffer', async () => {
+    const { w, path } = await writer();
+    const pool = sharedPool(BATCH);
+    const idleBefore = pool.idle;
+    const written: number[] = [];
+    const ac = new AbortController();
+    // odd pieces are gathered into the batch buffer; a 128 KiB piece arriving on an empty batch is
+    // written as it is
+    await w.fetchRange(
+      source([1000, 3 * KiB + 5, 128 * KiB]),
+      0,
+      SIZE / 2,
+      ac.signal,
+      () => {},
+      (n) => written.push(n),
+    );
+    assert.equal(pool.idle, Math.max(1, idleBefore), 'the batch buffer went back to the pool');
+    await w.fetchRange(
+      source([BATCH]),
+      SIZE / 2,
+      SIZE,
+      ac.signal,
+      () => {},
+      () => {},
+    );
+    assert.equal(
+      pool.idle,
+      Math.max(1, idleBefore),
+      'the second fetch took the pooled buffer and gave it back',
+    );
+    assert.equal(written.at(-1), SIZE / 2, 'progress reaches the end of the range');
+    assert.ok(
+      written.every((n, i) => i === 0 || n > (written[i - 1] ?? 0)),
+      'progress only grows',
+    );
+    await w.sync();
+    assert.ok((await readFile(path)).equals(data), 'the file holds exactly the served bytes');
+
+    // reads of written bytes: a FUSE-sized one (synchronous pread) and a large one (async)
+    const small = Buffer.alloc(128 * KiB);
+    assert.equal(await w.pread(small, small.length, 5000), small.length);
+    assert.ok(small.equals(data.subarray(5000, 5000 + small.length)));
+    const big = Buffer.alloc(SIZE);
+    assert.equal(await w.pread(big, SIZE, 0), SIZE);
+    assert.ok(big.equals(data));
+    await w.close();
+    await assert.rejects(w.pread(small, 10, 0), /closed/);
+  });
+
+  it('gives its buffer back when the source fails mid-range, keeping the bytes it wrote', async () => {
+    const { w, path } = await writer();
+    const pool = sharedPool(BATCH);
+    const ac = new AbortController();
+    let last = 0;
+    await assert.rejects(
+      w.fetchRange(
+        source([BATCH], BATCH),
+        0,
+        SIZE,
+        ac.signal,
+        () => {},
+        (n) => (last = n),
+      ),
+      ResetError,
+    );
+    assert.equal(last, BATCH, 'the one batch delivered before the reset was written and reported');
+    assert.ok(pool.idle >= 1, 'the buffer is back in the pool');
+    await w.sync();
+    const onDisk = await readFile(path);
+    assert.ok(onDisk.subarray(0, last).equals(data.subarray(0, last)), 'written bytes are correct');
+    await w.close();
+  });
+});
+
+describe('BufferPool', () => {
+  it('hands back given buffers and keeps at most `keep` of the right size', () => {
+    const pool = new BufferPool(16, 2);
+    const a = pool.take();
+    const b = pool.take();
+    const c = pool.take();
+    assert.equal(a.length, 16);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c);
+    assert.equal(pool.idle, 2, 'a third idle buffer is dropped');
+    pool.give(Buffer.alloc(8));
+    assert.equal(pool.idle, 2, 'a buffer of another size is not kept');
+    const again = pool.take();
+    assert.ok(again === b || again === a, 'take reuses an idle buffer');
+  });
+});
