@@ -1,4 +1,4 @@
-import { WandbfsError } from '../core/errors.js';
+import { ContentChangedError, WandbfsError } from '../core/errors.js';
 
 /** Downloaded bytes did not match the digest (or the size): nothing was cached; maps to EIO. */
 export class IntegrityError extends WandbfsError {
@@ -31,4 +31,13 @@ export class CacheClosedError extends WandbfsError {
   constructor() {
     super('ERR_CACHE_CLOSED', 'blob cache is closed');
   }
+}
+
+/**
+ * Corrupt data, an object replaced since it was listed, or a full disk lose a fill's partial file
+ * (its chunks belong to no digest anyone will ask for, or cannot be kept); anything else keeps it
+ * for a resume.
+ */
+export function losesPartial(err: unknown): boolean {
+  return err instanceof IntegrityError || err instanceof ContentChangedError || err instanceof DiskFullError;
 }

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { AbortedError, ContentChangedError, errorMessage } from '../core/errors.js';
+import { AbortedError, errorMessage } from '../core/errors.js';
 import { ChunkSchedule } from './chunk-schedule.js';
 import { ChunkWriter } from './chunk-writer.js';
-import { DiskFullError, IntegrityError, StallError } from './errors.js';
+import { IntegrityError, StallError, losesPartial } from './errors.js';
 import { abandonFill, commitFill } from './fill-commit.js';
 import { RangeWaiters, ReadAheadGate } from './fill-waiters.js';
 import { PrefixHasher } from './prefix-hasher.js';
@@ -280,10 +280,7 @@ export class FillJob {
     if (this.state !== 'running') return 'stop';
     const tries = (this.attempts.get(i) ?? 0) + 1;
     this.attempts.set(i, tries);
-    // Corrupt data, an object replaced since it was listed, or a full disk also lose the partial
-    // (its chunks belong to no digest anyone will ask for); anything else keeps it for a resume.
-    const discard =
-      err instanceof IntegrityError || err instanceof ContentChangedError || err instanceof DiskFullError;
+    const discard = losesPartial(err);
     if (discard || this.ac.signal.aborted || tries > this.o.maxChunkRetries) {
       this.fail(err instanceof Error ? err : new Error(String(err)), discard);
       return 'stop';
