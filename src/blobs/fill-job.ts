@@ -157,6 +157,10 @@ export class FillJob {
       }
     }
     await this.waitFor(position, end);
+    // The read reaching the end of a fully written file waits for its digest check: a reader that
+    // reads to EOF (cat, torch.load) gets EIO, never a whole corrupt file; an early tail read does not.
+    const failed = end >= this.sizeBytes && this.schedule.finished() ? await this.settled : null;
+    if (failed) throw failed;
     return this.pread(buf, length, position);
   }
 
@@ -201,8 +205,6 @@ export class FillJob {
     this.fail(err, false);
     await this.settled;
   }
-
-  // --- worker side ------------------------------------------------------------------------------
 
   /** Parks a worker until the reader moves on, pauses, or the job ends. */
   private async waitAtGate(): Promise<void> {
@@ -308,8 +310,6 @@ export class FillJob {
     if (idle > this.o.stallTimeoutMs)
       this.fail(new StallError(this.o.source.describe(), this.o.stallTimeoutMs), false);
   }
-
-  // --- lifecycle --------------------------------------------------------------------------------
 
   private maybeFinish(): void {
     if (this.state !== 'running' || !this.schedule.finished()) return;

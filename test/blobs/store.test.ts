@@ -54,7 +54,11 @@ describe('blob store', () => {
       await Promise.all([a.close(), b.close()]);
       assert.equal(built, 1);
       assert.equal(src.bytesSent, size);
-      await waitFor(async () => (await readFile(blobPath(dir, digest)).catch(() => null)) !== null);
+      // the blob file lands before the job settles (index row, state): a warm open waits for both
+      await waitFor(
+        async () =>
+          cache.inFlight().length === 0 && (await readFile(blobPath(dir, digest)).catch(() => null)) !== null,
+      );
       const c = cache.counters();
       assert.equal(c.bytesDownloaded, size);
       // Warm: no source built, served from the blob file.
