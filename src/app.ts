@@ -84,6 +84,8 @@ interface Layers {
   core: FsCore;
   /** the byte source of a blob, as FsCore and `wandbfs warm` use it */
   sourceFor: (content: BlobContent, path: string, sizeBytes?: number) => RangeSource;
+  /** a fetchable reference entry's source (its own store, ETag-checked), for FsCore and warm alike */
+  referenceSourceFor: (content: ReferenceContent, sizeBytes: number) => RangeSource;
 }
 
 /**
@@ -194,7 +196,7 @@ function buildLayers(c: AppConfig, log: Logger, mountPoint: string, version: str
     mountPoint,
     statusExtra: () => ({ api: api.stats(), connectivity: api.connectivity.snapshot() }),
   });
-  return { db, api, refs, meta, blobs, core, sourceFor };
+  return { db, api, refs, meta, blobs, core, sourceFor, referenceSourceFor };
 }
 
 /** Closes every layer once, top down; a failing close is logged and does not stop the others. */
@@ -228,7 +230,7 @@ async function publishMount(
   c: AppConfig,
   mountPoint: string,
   version: string,
-  { meta, blobs, db, sourceFor }: Layers,
+  { meta, blobs, db, sourceFor, referenceSourceFor }: Layers,
   log: Logger,
 ): Promise<() => Promise<void>> {
   const files = mountFiles(c.cacheDir, mountPoint);
@@ -236,7 +238,16 @@ async function publishMount(
     files.socket,
     {
       refresh: (p) => meta.refresh(p),
-      ...warmHandlers({ meta, blobs, db, cacheDir: c.cacheDir, sourceFor, limits: cacheLimits(c), log }),
+      ...warmHandlers({
+        meta,
+        blobs,
+        db,
+        cacheDir: c.cacheDir,
+        sourceFor,
+        referenceSourceFor,
+        limits: cacheLimits(c),
+        log,
+      }),
     },
     log.child('control'),
   ).catch((err: unknown) => {

@@ -24,7 +24,7 @@ export interface WarmPlanSummary {
   /** interrupted downloads that will resume, and the bytes they already hold */
   partialFiles: number;
   partialBytes: number;
-  /** entries that cannot be fetched (references to s3://..., entries without a digest) */
+  /** entries that cannot be fetched (references logged without an ETag or of other schemes, entries without a digest) */
   unreadable: number;
   /** generated files (metadata.json) that need no fetching */
   generated: number;

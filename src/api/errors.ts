@@ -72,15 +72,5 @@ export class UrlExpiredError extends WandbfsError {
   }
 }
 
-/**
- * A reference entry's object (https://, s3://, gs://) cannot be read from its own store: private,
- * gone, or changed since the artifact was logged (another ETag). The message names the URI without
- * its query string; never retried.
- */
-export class RefUnreadableError extends WandbfsError {
-  constructor(message: string) {
-    super('ERR_REF_UNREADABLE', message, {
-      hint: 'wandbfs reads only public objects of a reference entry, and only while their ETag is the logged one',
-    });
-  }
-}
+// Core, like ContentChangedError: the blob cache (which may not import api) drops a fill's partial on it.
+export { RefUnreadableError } from '../core/errors.js';

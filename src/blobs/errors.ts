@@ -1,4 +1,4 @@
-import { ContentChangedError, WandbfsError } from '../core/errors.js';
+import { ContentChangedError, RefUnreadableError, WandbfsError } from '../core/errors.js';
 
 /** Downloaded bytes did not match the digest (or the size): nothing was cached; maps to EIO. */
 export class IntegrityError extends WandbfsError {
@@ -34,10 +34,16 @@ export class CacheClosedError extends WandbfsError {
 }
 
 /**
- * Corrupt data, an object replaced since it was listed, or a full disk lose a fill's partial file
+ * Corrupt data, an object replaced since it was listed, a reference's object its store no longer
+ * serves as logged (other ETag or size, private, gone), or a full disk lose a fill's partial file
  * (its chunks belong to no digest anyone will ask for, or cannot be kept); anything else keeps it
  * for a resume.
  */
 export function losesPartial(err: unknown): boolean {
-  return err instanceof IntegrityError || err instanceof ContentChangedError || err instanceof DiskFullError;
+  return (
+    err instanceof IntegrityError ||
+    err instanceof ContentChangedError ||
+    err instanceof RefUnreadableError ||
+    err instanceof DiskFullError
+  );
 }

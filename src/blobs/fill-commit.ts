@@ -16,8 +16,8 @@ export interface CommitInput {
   finalPath: string;
   /** fdatasync of the partial file, after every pending chunk mark */
   sync: () => Promise<void>;
-  /** the digest of the whole file (the prefix hasher, extended to the end) */
-  digestOfFile: () => Promise<string>;
+  /** the digest of the whole file (the prefix hasher, extended to the end); null for an etag blob */
+  digestOfFile: () => Promise<string | null>;
   /** BlobIndex.commitPresent */
   recordPresent: (key: string, sizeBytes: number) => void;
   /** false once the fill was cancelled or failed while this step waited */
@@ -26,14 +26,16 @@ export interface CommitInput {
 
 /**
  * The last step of a fill: sync, compare the digest, rename the partial into blobs/, sync the
- * directory, index the blob. Only this makes a blob present, so a file in blobs/ is always verified.
+ * directory, index the blob. Only this makes a blob present, so a file in blobs/ is always verified:
+ * by its content hash, or for an etag blob (no content hash) by the source's ETag and size check of
+ * every response that wrote it (blobs/content-check.ts).
  * Resolves 'abandoned' when the fill ended meanwhile; throws IntegrityError on a digest mismatch.
  */
 export async function commitFill(c: CommitInput): Promise<'committed' | 'abandoned'> {
   await c.sync();
   const hex = await c.digestOfFile();
   if (!c.stillWanted()) return 'abandoned';
-  if (hex !== c.digest.hex) {
+  if (hex === null ? c.digest.algo !== 'etag' : hex !== c.digest.hex) {
     throw new IntegrityError(`content of ${c.label} does not match its digest ${c.key} (got ${hex})`);
   }
   await mkdir(dirname(c.finalPath), { recursive: true });

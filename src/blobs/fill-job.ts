@@ -5,7 +5,7 @@ import { ChunkWriter } from './chunk-writer.js';
 import { IntegrityError, StallError, losesPartial } from './errors.js';
 import { abandonFill, commitFill } from './fill-commit.js';
 import { RangeWaiters, ReadAheadGate } from './fill-waiters.js';
-import { PrefixHasher } from './prefix-hasher.js';
+import { contentCheckFor, type ContentCheck } from './content-check.js';
 import { UrgentRanges } from './urgent-ranges.js';
 import type { FillJobOptions } from './fill-options.js';
 import type { FillProgress } from './types.js';
@@ -32,7 +32,7 @@ export class FillJob {
   state: JobState = 'running';
   error: Error | null = null;
   private writer: ChunkWriter | null = null;
-  private hasher: PrefixHasher | null = null;
+  private hasher: ContentCheck | null = null;
   private readonly attempts = new Map<number, number>();
   private readonly waiters = new RangeWaiters();
   private readonly ac = new AbortController();
@@ -93,7 +93,7 @@ export class FillJob {
     // No file, or a shorter one: whatever the index said was done is gone with it.
     if (!kept) job.forgetChunks();
     job.writer = writer;
-    job.hasher = new PrefixHasher(o.partialPath, o.digest.algo, () => {
+    job.hasher = contentCheckFor(o.partialPath, o.digest, () => {
       if (job.state === 'verifying') job.lastProgressMs = o.clock.nowMs();
     });
     job.launch();

@@ -8,7 +8,6 @@ import type { BlobIndex, ClaimResult } from './blob-index.js';
 import { FillJob } from './fill-job.js';
 import { FollowBackend } from './follow-backend.js';
 import { blobPath, partialPath } from './path.js';
-import { fetchReference } from './ref-fetch.js';
 import { exportToSdkCache, importFromSdkCache } from './sdk-cache.js';
 import type { BlobOpenRequest } from './types.js';
 
@@ -54,25 +53,23 @@ interface Attempt {
 }
 
 interface Source {
-  name: 'warm' | 'sdk-cache' | 'reference' | 'follow' | 'fill' | 'stream';
+  name: 'warm' | 'sdk-cache' | 'follow' | 'fill' | 'stream';
   /** A backend, or null to decline and let the next source try. */
   open: (a: Attempt) => Promise<ReadBackend | null>;
 }
 
 /**
  * Where a reader's bytes come from, as an ordered list of sources that can each decline: the
- * verified blob on disk, the W&B SDK's cache, a reference entry's whole download (etag blobs only),
- * another process's running fill, a fill of our own, and finally the uncached stream (which never
- * declines).
+ * verified blob on disk, the W&B SDK's cache, another process's running fill, a fill of our own, and
+ * finally the uncached stream (which never declines). A reference entry's object (etag blob) takes
+ * the same path as a stored file; see fill() for what differs.
  */
 export class ReadSources {
   private readonly order: readonly Source[] = [
     { name: 'warm', open: (a) => this.openWarm(a.req) },
     { name: 'sdk-cache', open: (a) => this.fromSdkCache(a) },
-    { name: 'reference', open: (a) => this.fetchReference(a) },
-    // etag blobs (reference entries) are never partial: no chunk map to follow or resume
-    { name: 'follow', open: (a) => (a.req.digest.algo === 'etag' ? Promise.resolve(null) : this.follow(a)) },
-    { name: 'fill', open: (a) => (a.req.digest.algo === 'etag' ? Promise.resolve(null) : this.fill(a)) },
+    { name: 'follow', open: (a) => this.follow(a) },
+    { name: 'fill', open: (a) => this.fill(a) },
     { name: 'stream', open: (a) => Promise.resolve(this.stream(a.req, false)) },
   ];
 
@@ -151,35 +148,6 @@ export class ReadSources {
     return this.openWarm(a.req);
   }
 
-  /**
-   * A reference entry's object (etag blob): downloaded whole, then served from blobs/ and left in
-   * the W&B SDK's `obj/etag/` too. Declines for stored files and when the cache has no room (the
-   * stream serves it then). Download failures propagate: the open fails.
-   */
-  private async fetchReference(a: Attempt): Promise<ReadBackend | null> {
-    if (a.req.digest.algo !== 'etag') return null;
-    if (a.req.sizeBytes > this.o.maxCacheBytes || !(await this.host.reserveSpace(a.key, a.req.sizeBytes))) {
-      return null;
-    }
-    await fetchReference({
-      cacheDir: this.o.dir,
-      digest: a.req.digest,
-      sizeBytes: a.req.sizeBytes,
-      source: a.req.source(),
-      onBytes: (n) => this.host.bump('bytesDownloaded', n),
-    });
-    this.host.index.putPresent(a.key, a.req.sizeBytes, this.host.clock.nowMs());
-    if (this.o.sdkCacheDir) {
-      await exportToSdkCache({
-        sdkCacheDir: this.o.sdkCacheDir,
-        blobFile: blobPath(this.o.dir, a.req.digest),
-        digest: a.req.digest,
-        log: this.host.log,
-      });
-    }
-    return this.openWarm(a.req);
-  }
-
   /** Room in the cache, then the claim; null (and one log line) when the blob is streamed instead. */
   private async claim(req: BlobOpenRequest, key: string): Promise<ClaimResult | null> {
     const { log, index } = this.host;
@@ -215,14 +183,19 @@ export class ReadSources {
       ownerToken: claim.ownerToken,
       chunkBytes: claim.chunkBytes,
       sizeBytes: a.req.sizeBytes,
-      servePartial: a.req.sizeBytes > this.o.verifyBeforeServeBytes,
+      servePartial: a.req.sizeBytes > this.verifyBeforeServe(a.req),
       stallTimeoutMs: this.o.stallTimeoutMs,
       index: this.host.index,
       clock: this.host.clock,
     });
   }
 
-  /** Starts our own fill (resuming the chunks on disk); declines on a full disk. */
+  /**
+   * Starts our own fill (resuming the chunks on disk); declines on a full disk. A reference entry's
+   * fill differs in three ways: its bytes are served as they arrive (each response was checked, and
+   * there is no hash at the end to wait for), the open waits for its first byte so a private, gone
+   * or changed object fails the open as before, and the finished blob is left in the W&B SDK's cache.
+   */
   private async fill(a: Attempt): Promise<ReadBackend | null> {
     const claim = await a.claim();
     if (claim?.kind !== 'mine') return null;
@@ -247,7 +220,7 @@ export class ReadSources {
         doneChunks: claim.doneChunks,
         stallTimeoutMs: o.stallTimeoutMs,
         maxChunkRetries: o.maxChunkRetries,
-        verifyBeforeServeBytes: o.verifyBeforeServeBytes,
+        verifyBeforeServeBytes: this.verifyBeforeServe(a.req),
         log: host.log,
         clock: host.clock,
         onBytesDownloaded: (n) => host.bump('bytesDownloaded', n),
@@ -260,6 +233,37 @@ export class ReadSources {
     }
     host.adopt(job);
     job.acquire();
+    if (a.req.digest.algo === 'etag') await this.referenceStarted(job, a.req);
     return new FillBackend(job);
+  }
+
+  /**
+   * An etag blob has no content hash to wait for: every response that wrote it carried the logged
+   * ETag and size (api/ref-source.ts), so none of it needs holding back; a stored file's small blobs
+   * are served only once their MD5 matched.
+   */
+  private verifyBeforeServe(req: BlobOpenRequest): number {
+    return req.digest.algo === 'etag' ? 0 : this.o.verifyBeforeServeBytes;
+  }
+
+  /** Waits for a reference fill's first byte (failing the open with its error), then hooks the SDK export. */
+  private async referenceStarted(job: FillJob, req: BlobOpenRequest): Promise<void> {
+    try {
+      if (req.sizeBytes > 0) await job.read(Buffer.alloc(1), 1, 0);
+    } catch (err) {
+      job.release();
+      throw err;
+    }
+    const sdkCacheDir = this.o.sdkCacheDir;
+    if (!sdkCacheDir) return;
+    void job.whenSettled().then(async (err) => {
+      if (err) return;
+      await exportToSdkCache({
+        sdkCacheDir,
+        blobFile: blobPath(this.o.dir, req.digest),
+        digest: req.digest,
+        log: this.host.log,
+      });
+    });
   }
 }

@@ -62,7 +62,7 @@ function printPlan(r: WarmResult, where: string): void {
         ? ` (${p.partialFiles} interrupted download(s) resume with ${formatBytes(p.partialBytes)} done)`
         : ''),
   );
-  if (p.unreadable > 0) out(`  ${p.unreadable} reference entr(ies) cannot be fetched and are skipped`);
+  if (p.unreadable > 0) out(`  ${p.unreadable} entr(ies) cannot be fetched and are skipped`);
   if (r.refusal) out(`  would be refused: ${r.refusal}`);
 }
 
@@ -74,7 +74,7 @@ function printResult(r: WarmResult, where: string): void {
       `${r.plan.cachedFiles} file(s), ${formatBytes(r.plan.cachedBytes)} were cached already` +
       (r.pinned > 0 ? `; pinned ${r.pinned} blob(s)` : ''),
   );
-  if (r.plan.unreadable > 0) out(`  skipped ${r.plan.unreadable} reference entr(ies) that cannot be fetched`);
+  if (r.plan.unreadable > 0) out(`  skipped ${r.plan.unreadable} entr(ies) that cannot be fetched`);
   for (const f of r.failures) out(`  failed: ${f.path}: ${f.error}`);
 }
 

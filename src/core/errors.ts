@@ -114,6 +114,20 @@ export class ContentChangedError extends WandbfsError {
   }
 }
 
+/**
+ * A reference entry's object (https://, s3://, gs://) cannot be read from its own store: private,
+ * gone, or changed since the artifact was logged (another ETag). The message names the URI without
+ * its query string; never retried. Core, not api, because the blob cache drops a fill's partial on
+ * it (the bytes belong to an object the store no longer serves) and blobs may not import api.
+ */
+export class RefUnreadableError extends WandbfsError {
+  constructor(message: string) {
+    super('ERR_REF_UNREADABLE', message, {
+      hint: 'wandbfs reads only public objects of a reference entry, and only while their ETag is the logged one',
+    });
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

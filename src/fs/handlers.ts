@@ -27,7 +27,16 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
       const l = await core.readdir(p);
       return [l.names, l.stats];
     }),
-    open: wrap(ctx, 'open', 'value', (p: string, flags: number) => core.open(p, flags)),
+    // an open that outlives its deadline answered EIO already: its handle is released, not leaked
+    open: wrap(
+      ctx,
+      'open',
+      'value',
+      (p: string, flags: number) => core.open(p, flags),
+      async (fh) => {
+        if (typeof fh === 'number') await core.release(fh);
+      },
+    ),
     read: wrap(ctx, 'read', 'count', (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
       core.read(fh, buf, len, pos),
     ),

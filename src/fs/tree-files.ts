@@ -1,20 +1,23 @@
 import { digestKey, type Digest } from '../core/digest.js';
 import { WandbfsError } from '../core/errors.js';
 import type { FileNode, MetaTree } from '../meta/types.js';
-import type { BlobContent } from './core.js';
+import type { BlobContent, ReferenceContent } from './core.js';
 
-/** One blob under the walked paths; a blob reached by several paths is listed once (first path). */
+/**
+ * One blob under the walked paths; a blob reached by several paths is listed once (first path). A
+ * reference entry wandbfs can fetch (https://, s3://, gs://) is one too, under its etag key.
+ */
 export interface TreeBlob {
   key: string;
   digest: Digest;
   sizeBytes: number;
   path: string;
-  content: BlobContent;
+  content: BlobContent | ReferenceContent;
 }
 
 export interface TreeFiles {
   blobs: TreeBlob[];
-  /** references (s3://...) and entries W&B cannot serve */
+  /** references that cannot be fetched (no ETag recorded, other schemes) and entries W&B cannot serve */
   unreadable: number;
   /** generated files such as metadata.json: nothing to fetch */
   generated: number;
@@ -45,13 +48,14 @@ export async function collectTreeFiles(
   const seen = new Set<string>();
   const addFile = (node: FileNode): void => {
     const c = node.content;
+    const digest = c.type === 'blob' ? c.digest : c.type === 'reference' ? c.fetch?.digest : undefined;
     if (c.type === 'generated') out.generated++;
-    else if (c.type !== 'blob') out.unreadable++;
+    else if (digest === undefined || c.type === 'unreadable') out.unreadable++;
     else {
-      const key = digestKey(c.digest);
+      const key = digestKey(digest);
       if (seen.has(key)) return;
       seen.add(key);
-      out.blobs.push({ key, digest: c.digest, sizeBytes: node.sizeBytes, path: node.path, content: c });
+      out.blobs.push({ key, digest, sizeBytes: node.sizeBytes, path: node.path, content: c });
     }
   };
   const walk = async (dir: string): Promise<void> => {

@@ -18,7 +18,7 @@ import type {
   WarmRequest,
   WarmResult,
 } from '../admin/warm-protocol.js';
-import type { BlobContent } from './core.js';
+import type { BlobContent, ReferenceContent } from './core.js';
 import { collectTreeFiles, type TreeBlob } from './tree-files.js';
 import { planWarm, type WarmLimits } from './warm-plan.js';
 
@@ -29,6 +29,8 @@ export interface WarmDeps {
   db: Db;
   cacheDir: string;
   sourceFor(content: BlobContent, path: string, sizeBytes?: number): RangeSource;
+  /** a reference entry's source, as the mount reads it (FsCoreOptions.referenceSourceFor) */
+  referenceSourceFor(content: ReferenceContent, sizeBytes: number): RangeSource;
   limits: WarmLimits;
   log: Logger;
   clock?: Clock;
@@ -170,7 +172,7 @@ async function fetchOne(
   const reader = await d.blobs.open({
     digest: b.digest,
     sizeBytes: b.sizeBytes,
-    source: () => d.sourceFor(b.content, b.path, b.sizeBytes),
+    source: () => sourceOf(d, b),
   });
   const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(1, b.sizeBytes)));
   try {
@@ -185,6 +187,12 @@ async function fetchOne(
     await reader.close();
   }
   await waitStored(d, b, signal);
+}
+
+/** The source the mount would read the file from: W&B storage, or a reference entry's own store. */
+function sourceOf(d: WarmDeps, b: TreeBlob): RangeSource {
+  const c = b.content;
+  return c.type === 'blob' ? d.sourceFor(c, b.path, b.sizeBytes) : d.referenceSourceFor(c, b.sizeBytes);
 }
 
 /** Reading every byte is not enough: the blob counts once it is verified and in blobs/. */

@@ -55,12 +55,16 @@ export function newOpStats(): OpStats {
  * Wraps one async handler for fuse-native. Whatever the handler does (resolve, reject, throw
  * synchronously, return garbage, never settle) the kernel gets exactly one numeric reply, so no
  * caller is ever stuck in D-state. Failures are logged once with op, path and errno.
+ *
+ * `orphan` takes a result that arrives after the deadline's error was sent: the kernel never learnt
+ * of it, so nobody else will ever free what it holds (an open's file handle is never released).
  */
 export function wrap<A extends unknown[]>(
   ctx: WrapContext,
   op: string,
   kind: ReplyKind,
   fn: (...args: A) => Promise<unknown>,
+  orphan?: (result: unknown) => Promise<void>,
 ): (...args: [...A, FuseCallback]) => void {
   return (...all: [...A, FuseCallback]) => {
     const cb = all[all.length - 1] as FuseCallback;
@@ -102,7 +106,7 @@ export function wrap<A extends unknown[]>(
     };
 
     const succeed = (result: unknown): void => {
-      if (done) return;
+      if (done) return orphan ? dropLate(ctx, op, path, () => orphan(result)) : undefined;
       if (kind === 'void') return finish(0);
       if (kind === 'count') {
         if (typeof result === 'number' && Number.isSafeInteger(result) && result >= 0) return finish(result);
@@ -134,4 +138,14 @@ export function wrap<A extends unknown[]>(
       fail(err);
     }
   };
+}
+
+/** Frees a result that came too late to be replied (see wrap's `orphan`); never throws. */
+function dropLate(ctx: WrapContext, op: string, path: string, free: () => Promise<void>): void {
+  ctx.log.debug('freeing the result of an op that finished after its deadline', { op, path });
+  void Promise.resolve()
+    .then(free)
+    .catch((err: unknown) =>
+      ctx.log.warn('could not free a late result', { op, path, error: errorMessage(err) }),
+    );
 }

@@ -50,6 +50,11 @@ export type ExpiryStyle = 'gcs' | 's3';
 export interface Faults {
   graphql: RouteFaults;
   storage: StorageFaults;
+  /**
+   * The reference entries' stand-in stores (external.ts): not W&B, so W&B's faults never reach them;
+   * only their body faults (bandwidth, resets, stalls) are applied, set here on their own.
+   */
+  external: StorageFaults;
 }
 
 function routeDefaults(): RouteFaults {
@@ -68,18 +73,23 @@ function routeDefaults(): RouteFaults {
 export function defaultFaults(expiryStyle: ExpiryStyle = 's3'): Faults {
   return {
     graphql: routeDefaults(),
-    storage: {
-      ...routeDefaults(),
-      bandwidthBytesPerSec: 0,
-      resetAfterBytes: null,
-      corrupt: false,
-      stall: false,
-      stallAfterBytes: 64 * 1024,
-      expireUrls: false,
-      expiryStyle,
-      expireIssuedAtBytes: null,
-      fallbackStatus: null,
-    },
+    storage: storageDefaults(expiryStyle),
+    external: storageDefaults('s3'),
+  };
+}
+
+function storageDefaults(expiryStyle: ExpiryStyle): StorageFaults {
+  return {
+    ...routeDefaults(),
+    bandwidthBytesPerSec: 0,
+    resetAfterBytes: null,
+    corrupt: false,
+    stall: false,
+    stallAfterBytes: 64 * 1024,
+    expireUrls: false,
+    expiryStyle,
+    expireIssuedAtBytes: null,
+    fallbackStatus: null,
   };
 }
 

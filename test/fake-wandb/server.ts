@@ -256,7 +256,7 @@ class FakeWandbServer implements FakeWandb {
         return handleExternal(req, res, externalPath(url, this.fixture.external) ?? '', {
           ext: this.fixture.external,
           counters: this.counters,
-          faults: () => defaultFaults('s3').storage,
+          faults: () => this.faults.external,
           contentOf: (id) => this.fixture.contentOf(id),
         });
       case 'files-redirect':

@@ -5,7 +5,10 @@ import { createLogger } from '../../src/core/log.js';
 import { Errno, errnoName, toErrno } from '../../src/fs/errno.js';
 import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
 import { parseMountinfo } from '../../src/admin/mountinfo.js';
+import type { FsCore } from '../../src/fs/core.js';
+import { makeHandlers } from '../../src/fs/handlers.js';
 import { newOpStats, wrap, type WrapContext } from '../../src/fs/wrap.js';
+import { waitUntil } from '../helpers/wait.js';
 
 function ctx(deadline: number | null = null): WrapContext & { lines: string[] } {
   const lines: string[] = [];
@@ -91,6 +94,65 @@ describe('wrap', () => {
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(calls.length, 1);
     assert.equal(c.stats.timeouts, 1);
+  });
+
+  it('hands a result that arrives after the deadline to `orphan` (a late open releases its handle)', async () => {
+    const c = ctx(20);
+    const freed: unknown[] = [];
+    let resolveOpen: (fh: number) => void = () => undefined;
+    const open = wrap(
+      c,
+      'open',
+      'value',
+      () => new Promise<number>((r) => (resolveOpen = r)),
+      async (fh) => void freed.push(fh),
+    );
+    const calls = await call(open, '/slow-open');
+    assert.deepEqual(calls, [[Errno.EIO]], 'the caller got the deadline error');
+    assert.deepEqual([...freed], [], 'nothing to free before the open finishes');
+    resolveOpen(42);
+    await waitUntil('the late handle to be released', () => freed.length === 1);
+    assert.deepEqual([...freed], [42]);
+    assert.equal(calls.length, 1, 'still exactly one reply');
+
+    const onTime = wrap(
+      c,
+      'open',
+      'value',
+      async () => 7,
+      async (fh) => void freed.push(fh),
+    );
+    assert.deepEqual(await call(onTime, '/fast'), [[0, 7]]);
+    assert.deepEqual([...freed], [42], 'an answered open is the kernel to release');
+
+    let lateFail: (fh: number) => void = () => undefined;
+    const failing = wrap(
+      c,
+      'open',
+      'value',
+      () => new Promise<number>((r) => (lateFail = r)),
+      () => Promise.reject(new Error('release broke')),
+    );
+    await call(failing, '/slow-open-2');
+    lateFail(9);
+    await waitUntil('the failed release to be logged', () =>
+      c.lines.some((l) => /WARN +could not free a late result.*release broke/.test(l)),
+    );
+  });
+
+  it("the mount's open handler releases the handle of an open that finished after its deadline", async () => {
+    const released: number[] = [];
+    let finishOpen: (fh: number) => void = () => undefined;
+    const core = {
+      open: () => new Promise<number>((r) => (finishOpen = r)),
+      release: async (fh: number) => void released.push(fh),
+    } as unknown as FsCore;
+    const handlers = makeHandlers(core, ctx(20));
+    const open = handlers.open;
+    assert.ok(open);
+    assert.deepEqual(await call(open, '/big.bin', 0), [[Errno.EIO]]);
+    finishOpen(5);
+    await waitUntil('FsCore.release of the late handle', () => released.includes(5));
   });
 });
 
