@@ -84,6 +84,8 @@ export class ReadSources {
     let claimed: Promise<ClaimResult | null> | null = null;
     const attempt: Attempt = { req, key, claim: () => (claimed ??= this.claim(req, key)) };
     for (const source of this.order) {
+      // 'follow' is the first source whose bytes come from the network (another process's or ours)
+      if (source.name === 'follow') await req.admit?.();
       const backend = await source.open(attempt);
       if (!backend) continue;
       if (count) this.host.bump(source.name === 'warm' ? 'hits' : 'misses');

@@ -25,6 +25,12 @@ export interface BlobOpenRequest {
   sizeBytes: number;
   /** Called only when bytes must be downloaded; a warm open never builds a source. */
   source: () => RangeSource;
+  /**
+   * Asked once before bytes would come from the network (the cache and the SDK cache declined);
+   * rejecting refuses the open (a W&B Registry role that may not download). A cached blob opens
+   * without it, so it never costs a request.
+   */
+  admit?: () => Promise<void>;
 }
 
 /** One open file's view of a blob. Reads are answered as soon as their byte range is on disk. */

@@ -37,9 +37,9 @@ export interface FsCoreOptions {
    */
   sourceFor(content: BlobContent, path: string, sizeBytes?: number): RangeSource;
   /**
-   * Asked before a blob is opened: rejects when W&B refuses the file to this key (a W&B Registry
-   * role that may not download), so open() answers EACCES instead of a later read. Injected by
-   * src/app.ts; resolves when access is allowed or cannot be told (offline: the cache may serve).
+   * Asked before a blob that is not cached is downloaded: rejects when W&B refuses the file to this
+   * key (a W&B Registry role that may not download), so open() answers EACCES instead of a later
+   * read. Injected by src/app.ts; resolves when access is allowed or cannot be told (offline).
    */
   admit?(content: BlobContent, path: string): Promise<void>;
   /** The byte source of a fetchable reference entry (its own store, ETag-checked); from src/app.ts. */
@@ -288,7 +288,6 @@ export class FsCore {
       case 'generated':
         return { kind: 'bytes', path: node.path, bytes: c.bytes };
       case 'blob': {
-        await this.o.admit?.(c, node.path);
         const reader = await this.openBlob({ ...node, content: c });
         return {
           kind: 'blob',
@@ -310,10 +309,12 @@ export class FsCore {
 
   private async openBlob(node: FileNode & { content: BlobContent }): Promise<BlobReader> {
     const c = node.content;
+    const admit = this.o.admit;
     const reader = await this.o.blobs.open({
       digest: c.digest,
       sizeBytes: node.sizeBytes,
       source: () => this.o.sourceFor(c, node.path, node.sizeBytes),
+      ...(admit ? { admit: () => admit(c, node.path) } : {}),
     });
     this.o.log.debug('opened blob', { path: node.path, digest: digestKey(c.digest) });
     return reader;

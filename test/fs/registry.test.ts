@@ -153,6 +153,15 @@ describe('W&B Registry over a real mount', () => {
     assert.equal(server.counters.graphqlOps.ArtifactFileUrl, undefined, 'the refusal was not routed around');
   });
 
+  it('a refused registry file whose bytes are cached (read through its source) opens without asking', async () => {
+    const rel = 'files/adapter/adapter_config.json';
+    const viaSource = await md5sum(at(`demo-user/llm-finetune/artifacts/tiny-llama-lora/v0/${rel}`));
+    const asked = server.counters.graphqlOps.MembershipFileUrls ?? 0;
+    const viaRegistry = await md5sum(at(`${ADAPTERS}/v0/${rel}`));
+    assert.equal(viaRegistry, viaSource);
+    assert.equal(server.counters.graphqlOps.MembershipFileUrls ?? 0, asked, 'a cached open asked W&B');
+  });
+
   it('a version linked into a registry collection appears within the listing TTL', async () => {
     assert.deepEqual(await ls(at(MODELS)), ['production', 'staging', 'v0', 'v1']);
     const index = server.fixture.linkNow(
