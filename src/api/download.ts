@@ -2,6 +2,7 @@ import type { LimitFunction } from 'p-limit';
 import { ContentChangedError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { runLimited } from './abort.js';
+import { assertByteRange } from './byte-range.js';
 import { PermanentError, RateLimitedError, TransientError } from './errors.js';
 import type { FallbackAuth, FileUrls, UrlStage } from './fallback-url.js';
 import { stageAfterRejection } from './fallback-url.js';
@@ -63,14 +64,7 @@ export class ApiRangeSource implements RangeSource {
     sink: (chunk: Buffer) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(endExclusive) ||
-      start < 0 ||
-      endExclusive < start
-    ) {
-      throw new PermanentError(`invalid byte range [${start}, ${endExclusive}) for ${this.label}`);
-    }
+    assertByteRange(start, endExclusive, this.label);
     let pos = start;
     let progressMark = start;
     // An expired URL is normal on a long-lived mount: refresh once per stretch without progress,

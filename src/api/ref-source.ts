@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { LimitFunction } from 'p-limit';
 import type { Logger } from '../core/log.js';
 import { runLimited } from './abort.js';
+import { assertByteRange } from './byte-range.js';
 import { unreachableCode } from './connectivity.js';
-import { PermanentError, RefUnreadableError, TransientError } from './errors.js';
+import { RefUnreadableError, TransientError } from './errors.js';
 import { errorForStatus } from './http-errors.js';
 import { nodeHeaders, retryDelayOf } from './rate-limit.js';
 import { displayRef, refHttpUrl, type RefEndpoints } from './ref-url.js';
@@ -70,13 +71,7 @@ export class RefRangeSource implements RangeSource {
   ): Promise<void> {
     const url = refHttpUrl(this.t.uri, this.d.endpoints);
     if (url === null) throw new RefUnreadableError(`${this.label} is not an object wandbfs can fetch`);
-    if (!(
-      Number.isSafeInteger(start) &&
-      Number.isSafeInteger(endExclusive) &&
-      0 <= start &&
-      start <= endExclusive
-    ))
-      throw new PermanentError(`invalid byte range [${start}, ${endExclusive}) for ${this.label}`);
+    assertByteRange(start, endExclusive, this.label);
     let pos = start;
     let mark = start;
     await withRetry(

@@ -4,11 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { silentLogger } from '../../src/core/log.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import { findMount } from '../../src/admin/mountinfo.js';
 import { DEMO_ORG_ENTITY, DEMO_RESTRICTED_REGISTRY } from '../fake-wandb/fixtures/demo-registry.js';
@@ -21,7 +17,8 @@ import {
   HUGE_FILE_SIZE,
   HUGE_PROJECT,
 } from '../fake-wandb/fixtures/huge-file.js';
-import { forceCleanup, run, sh, tempMountDir } from '../helpers/mount.js';
+import { mountApp, type AppMount } from '../helpers/app-mount.js';
+import { run, sh } from '../helpers/mount.js';
 import { waitUntil } from '../helpers/wait.js';
 
 interface Walk {
@@ -39,42 +36,8 @@ interface Walk {
   links: Record<string, string>;
 }
 
-async function mountFake(server: FakeWandb, extra: { maxCacheBytes?: number } = {}) {
-  const dir = await tempMountDir('e2e');
-  const cacheDir = await mkdtemp(join(tmpdir(), 'wandbfs-e2e-cache-'));
-  let app: RunningApp;
-  try {
-    app = await startApp(
-      {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl: {},
-        mount: {},
-        timeouts: {},
-        logFile: null,
-        ...extra,
-      },
-      silentLogger,
-    );
-  } catch (err) {
-    await forceCleanup(dir);
-    throw err;
-  }
-  return {
-    dir,
-    app,
-    cleanup: async () => {
-      try {
-        await app.stop();
-      } finally {
-        await forceCleanup(dir);
-        await rm(cacheDir, { recursive: true, force: true });
-      }
-    },
-  };
+function mountFake(server: FakeWandb, config: { maxCacheBytes?: number } = {}): Promise<AppMount> {
+  return mountApp(server, 'e2e', {}, { config });
 }
 
 describe('end to end over the fake server: demo fixture', () => {

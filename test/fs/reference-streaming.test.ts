@@ -15,6 +15,7 @@ import { etagDigest } from '../../src/core/digest.js';
 import { createLogger } from '../../src/core/log.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { REFS_BIG_BYTES, REFS_ENTITY, REFS_OBJECTS, REFS_PROJECT } from '../fake-wandb/fixtures/refs.js';
+import { testAppConfig } from '../helpers/app-mount.js';
 import { forceCleanup, run, tempMountDir } from '../helpers/mount.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -47,16 +48,8 @@ describe('large reference entries through a real mount', () => {
     const log = createLogger({ level: 'warn', sink: { write: () => undefined } });
     app = await startApp(
       {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl: {},
-        mount: {},
+        ...testAppConfig(server, dir, cacheDir),
         timeouts: { otherMs: OPEN_DEADLINE_MS },
-        logFile: null,
-        sdkCache: false,
         // small chunks: many ranged requests per object, so some start after a mid-download change
         tuning: { blobs: { sdkCacheDir: null, chunkBytes: 2 * MiB, streams: STREAMS } },
       },

@@ -16,6 +16,7 @@ import { etagDigest } from '../../src/core/digest.js';
 import { createLogger } from '../../src/core/log.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { REFS_ENTITY, REFS_OBJECTS, REFS_PROJECT, REFS_SECRET_QUERY } from '../fake-wandb/fixtures/refs.js';
+import { testAppConfig } from '../helpers/app-mount.js';
 import { forceCleanup, run, tempMountDir } from '../helpers/mount.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -72,16 +73,7 @@ describe('reference entries through a real mount', () => {
     const log = createLogger({ level: 'debug', sink: { write: (l) => lines.push(l) } });
     const app = await startApp(
       {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl: {},
-        mount: {},
-        timeouts: {},
-        logFile: null,
-        sdkCache: false,
+        ...testAppConfig(server, dir, cacheDir),
         // a W&B SDK cache of the test's own, never the machine's ~/.cache/wandb
         tuning: { blobs: { sdkCacheDir: sdkDir } },
       },

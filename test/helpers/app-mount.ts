@@ -17,6 +17,22 @@ export interface AppMount {
   cleanup(): Promise<void>;
 }
 
+/** What every in-process test mount starts from: default TTLs and timeouts, no log file, no SDK cache. */
+export function testAppConfig(server: FakeWandb, mountPoint: string, cacheDir: string): AppConfig {
+  return {
+    mountPoint,
+    cacheDir,
+    baseUrl: server.url,
+    apiKey: server.apiKey,
+    mkdir: false,
+    ttl: {},
+    mount: {},
+    timeouts: {},
+    logFile: null,
+    sdkCache: false,
+  };
+}
+
 export async function mountApp(
   server: FakeWandb,
   label: string,
@@ -29,19 +45,7 @@ export async function mountApp(
   let app: RunningApp;
   try {
     app = await startApp(
-      {
-        mountPoint: dir,
-        cacheDir,
-        baseUrl: server.url,
-        apiKey: server.apiKey,
-        mkdir: false,
-        ttl,
-        mount: {},
-        timeouts: {},
-        logFile: null,
-        sdkCache: false,
-        ...opts.config,
-      },
+      { ...testAppConfig(server, dir, cacheDir), ttl, ...opts.config },
       opts.log ?? silentLogger,
     );
   } catch (err) {
