@@ -159,7 +159,8 @@ export class FillJob {
     await this.waitFor(position, end);
     // The read reaching the end of a fully written file waits for its digest check: a reader that
     // reads to EOF (cat, torch.load) gets EIO, never a whole corrupt file; an early tail read does not.
-    const failed = end >= this.sizeBytes && this.schedule.finished() ? await this.settled : null;
+    const whole = end >= this.sizeBytes && this.schedule.contiguousEnd(0) >= this.sizeBytes;
+    const failed = whole ? await this.settled : null;
     if (failed) throw failed;
     return this.pread(buf, length, position);
   }

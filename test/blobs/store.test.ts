@@ -180,6 +180,24 @@ describe('blob store', () => {
     }
   });
 
+  it('a reader that reads a large corrupt blob to its end gets IntegrityError, never the whole file', async () => {
+    const size = 3 * MiB + 29; // served while it downloads (verifyBeforeServeBytes is 0 here)
+    const data = generate(0, size); // a size, so a digest, no other test of this suite has cached
+    const cache = createBlobCache(base());
+    try {
+      const bad = await cache.open({
+        digest: md5Of(data),
+        sizeBytes: size,
+        source: () => new TestSource(size, { corruptAt: 1 * MiB + 7 }),
+      });
+      // the read reaching EOF waits for the digest check instead of completing the corrupt file
+      await assert.rejects(readAll(bad, size), IntegrityError);
+      await bad.close();
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('fails a waiting read with StallError instead of hanging', async () => {
     const size = 2 * MiB;
     const digest = md5Of(generate(0, size));
