@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { IntegrityError } from './errors.js';
 import type { FillJob } from './fill-job.js';
 import { fetchInto } from './fetch-into.js';
-import { readFully } from './fs-util.js';
+import { SequentialWindow } from './sequential-window.js';
 import type { RangeSource } from './types.js';
 
 /** Where one open reader currently gets its bytes; StoreReader switches between them. */
@@ -18,19 +18,26 @@ export interface ReadBackend {
   successor?(nowMs: number): 'committed' | 'reopen' | null;
 }
 
-/** A complete blob on disk: every read is a pread. */
+/** A complete blob on disk: preads, a window at a time for sequential readers. */
 export class WarmBackend implements ReadBackend {
   readonly kind = 'warm';
   private closed = false;
-  constructor(private readonly fh: FileHandle) {}
+  private readonly window: SequentialWindow;
+  constructor(
+    private readonly fh: FileHandle,
+    sizeBytes: number,
+  ) {
+    this.window = new SequentialWindow(fh, sizeBytes);
+  }
 
   read(buf: Buffer, length: number, position: number): Promise<number> {
-    return readFully(this.fh, buf, length, position);
+    return this.window.read(buf, length, position);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.window.close();
     await this.fh.close();
   }
 }

@@ -119,7 +119,7 @@ export class ReadSources {
       return null;
     }
     if (!index.get(key)) index.putPresent(key, size, clock.nowMs());
-    return new WarmBackend(fh);
+    return new WarmBackend(fh, size);
   }
 
   /** Bytes straight from the source, uncached; `promote` tries the blob file again every second. */
