@@ -4,7 +4,8 @@
  * mounts afresh, reads the whole file with `dd bs=1M`, waits until the fill is verified and
  * committed, and takes utime+stime of the daemon (all threads) from /proc before and after. The
  * daemon on every core and the daemon pinned to CPU 0 (`taskset -c 0`) alternate sample by sample,
- * so both see the same stretch of a noisy machine.
+ * so both see the same stretch of a noisy machine. The floor rows (cpu-floor.ts) follow, and the
+ * all-cores row is read against their sum and against rclone's daemon CPU.
  */
 import { unavailableRow, type BenchContext, type NetFile, type RowSpec } from '../lib/context.js';
 import { peakRssMiB } from '../lib/fuse-daemon.js';
@@ -12,6 +13,7 @@ import { processCpuSeconds, waitForFillsDone } from '../lib/proc-cpu.js';
 import { readThrough } from '../lib/readers.js';
 import { GiB } from '../lib/timing.js';
 import { size } from './baselines.js';
+import { cpuFloor, FLOOR_SUM_ID, RCLONE_CPU_ID } from './cpu-floor.js';
 import { pathIn, subjectFor, withMount, type WandbfsSubject } from './wandbfs-side.js';
 import { W1 } from './cold.js';
 
@@ -47,6 +49,7 @@ function specs(f: NetFile): Record<string, RowSpec> {
       workload: W1,
       subject: `wandbfs daemon CPU per GiB, cold dd ${s} + MD5 verify, all cores`,
       unit: 'CPU-s/GiB',
+      comparisons: [{ vs: FLOOR_SUM_ID }, { vs: RCLONE_CPU_ID }],
       limit: { value: 3, op: '<=' },
     },
     cpuOne: {
@@ -78,7 +81,7 @@ function specs(f: NetFile): Record<string, RowSpec> {
   };
 }
 
-export async function coldCpu(ctx: BenchContext): Promise<void> {
+async function wandbfsCpu(ctx: BenchContext): Promise<void> {
   const f = ctx.net.small;
   const rows = specs(f);
   const subject = await subjectFor(ctx, f);
@@ -112,4 +115,9 @@ export async function coldCpu(ctx: BenchContext): Promise<void> {
     [rows.rssAll, pick('all', (s) => s.peakRssMiB)],
   ];
   for (const [spec, samples] of filled) if (spec) ctx.report.add({ ...spec, samples });
+}
+
+export async function coldCpu(ctx: BenchContext): Promise<void> {
+  await wandbfsCpu(ctx);
+  await cpuFloor(ctx);
 }
