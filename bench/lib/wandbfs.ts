@@ -1,11 +1,12 @@
 /**
  * The wandbfs side of the bench: the fake W&B server (in this process) and the real CLI mount
- * (`node dist/src/cli/main.js mount <dir> --foreground ...`) as a child process, exactly as a user
- * runs it. Everything here reports why it cannot work instead of inventing a number.
+ * (`node <DAEMON_NODE_FLAGS> dist/src/cli/main.js mount <dir> --foreground ...`, the flags of main.js's
+ * `#!` line) as a child process, exactly as a user runs it. Everything here reports why it cannot work instead of inventing a number.
  */
 import { access, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { onCleanup } from './cleanup.js';
 import { mountDaemon, type MountedDaemon } from './fuse-daemon.js';
 import { run } from './proc.js';
@@ -95,7 +96,17 @@ export class Wandbfs {
     await mkdir(mnt);
     const cacheDir = opts.cacheDir ?? join(path, 'cache');
     await mkdir(cacheDir, { recursive: true });
-    const args = [cliPath, 'mount', mnt, '--foreground', '--base-url', fake.url, '--cache-dir', cacheDir];
+    const args = [
+      ...DAEMON_NODE_FLAGS,
+      cliPath,
+      'mount',
+      mnt,
+      '--foreground',
+      '--base-url',
+      fake.url,
+      '--cache-dir',
+      cacheDir,
+    ];
     args.push(...(opts.extraArgs ?? []));
     // the key travels in the environment only: never in argv, where `ps` would show it
     const env: NodeJS.ProcessEnv = { ...process.env, WANDB_API_KEY: fake.apiKey };

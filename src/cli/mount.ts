@@ -21,6 +21,7 @@ import { mountFiles } from '../admin/registry.js';
 import { DaemonStartError } from './errors.js';
 import { out, reportError, runCommand } from './print.js';
 import { readLive } from './status.js';
+import { DAEMON_NODE_FLAGS } from './node-flags.js';
 
 export interface MountArgs {
   dir: string;
@@ -268,7 +269,12 @@ async function mountDaemon(a: MountArgs): Promise<number> {
   const errFd = await open(stderrFile, 'a', 0o600);
   const logStart = (await stat(files.logFile).catch(() => null))?.size ?? 0;
   const keyViaStdin = config.apiKeySource === 'env';
-  const args = [fileURLToPath(new URL('./main.js', import.meta.url)), 'mount', config.mountPoint];
+  const args = [
+    ...DAEMON_NODE_FLAGS,
+    fileURLToPath(new URL('./main.js', import.meta.url)),
+    'mount',
+    config.mountPoint,
+  ];
   args.push('--foreground', '--daemon-child', '--cache-dir', config.cacheDir);
   for (const k of FORWARDED) {
     const v = a[k];

@@ -14,6 +14,7 @@ import { findMount } from '../../src/admin/mountinfo.js';
 import { startFakeWandb, type FakeWandb } from '../fake-wandb/server.js';
 import { forceCleanup, run, tempMountDir, waitFor } from '../helpers/mount.js';
 import { Cleanup, startDaemon } from '../reliability/harness.js';
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const mainJs = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -107,6 +108,9 @@ describe('background daemon: key scrubbed from every process, log rotated', () =
     const pid = Number(/\(pid (\d+),/.exec(r.stdout)?.[1]);
     assert.ok(pid > 0, r.stdout);
     assert.equal((await run('ls', [join(dir, 'demo-user/mnist-classifier/runs')])).code, 0);
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    for (const flag of DAEMON_NODE_FLAGS)
+      assert.ok(argv.includes(flag), `daemon argv lacks ${flag}: ${argv.join(' ')}`);
     const tree = await processTree(pid);
     assert.ok(tree.length >= 2, `the daemon has a child (the fusermount helper): ${tree.join(',')}`);
     for (const p of tree) {
