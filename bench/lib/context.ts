@@ -111,7 +111,7 @@ const WORDS: Record<string, string> = {
   w: 'wandbfs',
   ls: 'ls -l',
   one: '1 reader',
-  '64': '64 readers',
+  '128': '128 readers',
 };
 
 /** A compact label from a row id ('mem.ls.warm' → 'in-memory ls -l warm') for the "vs" column. */

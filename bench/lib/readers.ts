@@ -37,15 +37,30 @@ export interface FioResult {
   seconds: number;
 }
 
+export interface FioOptions {
+  bs: string;
+  /** bytes of I/O per pass; with `timeBased`, one pass over the region is plenty */
+  ioBytes: number;
+  maxSeconds: number;
+  /** drop the file's pages before the run (fio's invalidate=1) */
+  invalidate: boolean;
+  /** limit the region to the file's first bytes */
+  sizeBytes?: number;
+  /** run for exactly `maxSeconds` (fio's time_based), not until `ioBytes` are read */
+  timeBased?: boolean;
+  /** record every I/O fio issues (fio's write_iolog) to this file */
+  writeIolog?: string;
+}
+
 /**
  * Random reads with fio (psync, one job): `ioBytes` of `bs`-sized reads spread over the whole file,
- * stopping after `maxSeconds`; `sizeBytes` limits the region to the file's first bytes. `invalidate` asks fio to drop the file's pages first (a no-op through
- * most FUSE mounts; "cold" is a fresh mount and cache instead).
+ * stopping after `maxSeconds`. `invalidate` asks fio to drop the file's pages first (a no-op through
+ * most FUSE mounts; "cold" is a fresh mount and cache instead). randrepeat=1 makes the offsets the
+ * same every run (they depend on the region's size and bs only, see http-random.ts), and
+ * fadvise_hint=1 (POSIX_FADV_RANDOM, fio's default for random I/O, spelt out because the rows rely
+ * on it) keeps the kernel from reading ahead: a 4 KiB read stays one 4 KiB read through FUSE.
  */
-export async function fioRandRead(
-  path: string,
-  opts: { bs: string; ioBytes: number; maxSeconds: number; invalidate: boolean; sizeBytes?: number },
-): Promise<FioResult> {
+export async function fioRandRead(path: string, opts: FioOptions): Promise<FioResult> {
   const r = await runOk('fio', [
     ...(opts.sizeBytes ? [`--size=${opts.sizeBytes}`] : []),
     '--name=randread',
@@ -56,8 +71,11 @@ export async function fioRandRead(
     '--ioengine=psync',
     `--io_size=${opts.ioBytes}`,
     `--runtime=${opts.maxSeconds}`,
+    ...(opts.timeBased ? ['--time_based'] : []),
     `--invalidate=${opts.invalidate ? 1 : 0}`,
+    '--fadvise_hint=1',
     '--randrepeat=1',
+    ...(opts.writeIolog ? [`--write_iolog=${opts.writeIolog}`] : []),
     '--output-format=json',
   ]);
   const parsed: unknown = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
