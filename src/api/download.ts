@@ -156,7 +156,11 @@ export class ApiRangeSource implements RangeSource {
     return err;
   }
 
-  /** One GET from `from`; delivers what it receives (possibly less than asked) and returns. */
+  /**
+   * One GET from `from`; delivers what it receives (possibly less than asked) and returns. Before
+   * bodies were read to their end, every chunk and urgent range paid a new TCP (on real storage,
+   * TLS) handshake.
+   */
   private async rangeOnce(
     url: string,
     headers: Record<string, string>,
@@ -170,6 +174,8 @@ export class ApiRangeSource implements RangeSource {
     const status = res.statusCode ?? 0;
     let bodyOffset: number;
     let until = end;
+    // A body ending where we stop is read to its end: leaving early destroys the keep-alive socket.
+    let drain = false;
     if (status === 206) {
       const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));
       if (!m || Number(m[1]) !== from) {
@@ -179,6 +185,7 @@ export class ApiRangeSource implements RangeSource {
       this.checkTotal(m[3] === '*' ? null : Number(m[3]), () => res.destroy());
       bodyOffset = from;
       until = Math.min(end, Number(m[2]) + 1);
+      drain = until === Number(m[2]) + 1;
     } else if (status === 200) {
       // Range ignored: the body starts at byte 0. Fine for small offsets, wasteful beyond.
       if (from > this.d.maxSkipBytes) {
@@ -218,7 +225,7 @@ export class ApiRangeSource implements RangeSource {
           offset += chunk.length;
           if (batchBytes >= this.d.sinkBatchBytes) await flush();
         }
-        if (offset >= until) break;
+        if (offset >= until && !drain) break;
       }
     } catch (err) {
       // Bytes already received are good; hand them over so the retry resumes after them.

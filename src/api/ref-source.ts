@@ -116,7 +116,7 @@ export class RefRangeSource implements RangeSource {
   ): Promise<void> {
     const res = await this.follow(url, { range: `bytes=${from}-${end - 1}` }, signal);
     const status = res.statusCode ?? 0;
-    const until = this.checkResponse(res, status, from, end);
+    const { until, drain } = this.checkResponse(res, status, from, end);
     let offset = status === 206 ? from : 0;
     for await (const raw of this.d.storage.body(res, signal, this.label)) {
       let chunk = raw;
@@ -130,13 +130,22 @@ export class RefRangeSource implements RangeSource {
         offset += chunk.length;
         await deliver(chunk);
       }
-      if (offset >= until) break;
+      // a body ending where we stop is read to its end, so its keep-alive socket is reused
+      if (offset >= until && !drain) break;
     }
     if (offset < until) throw new TransientError(`${this.label} ended early (${offset} of ${until} bytes)`);
   }
 
-  /** Status, ETag and size of a response; returns where its useful bytes end. Consumes bad ones. */
-  private checkResponse(res: IncomingMessage, status: number, from: number, end: number): number {
+  /**
+   * Status, ETag and size of a response; returns where its useful bytes end, and whether the body
+   * ends there too (then it is read to its end). Consumes bad ones.
+   */
+  private checkResponse(
+    res: IncomingMessage,
+    status: number,
+    from: number,
+    end: number,
+  ): { until: number; drain: boolean } {
     if (status !== 200 && status !== 206) {
       this.d.storage.discard(res);
       if (status === 429 || status >= 500) {
@@ -155,16 +164,18 @@ export class RefRangeSource implements RangeSource {
     }
     let total = Number(res.headers['content-length']);
     let until = end;
+    let drain = false;
     if (status === 206) {
       const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));
       if (!m || Number(m[1]) !== from) fail('answered a different byte range than asked');
       total = m?.[3] === '*' ? NaN : Number(m?.[3]);
       until = Math.min(end, Number(m?.[2]) + 1);
+      drain = until === Number(m?.[2]) + 1;
     }
     if (Number.isFinite(total) && total !== this.t.sizeBytes) {
       fail(`has ${total} bytes, the artifact logged ${this.t.sizeBytes}`);
     }
-    return until;
+    return { until, drain };
   }
 
   /** GET with redirects followed (capped; http(s) only; never from https down to http). */

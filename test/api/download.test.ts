@@ -120,6 +120,21 @@ describe('ranged downloads (demo fixture)', () => {
     api.close();
   });
 
+  it('one range after another reuses one keep-alive connection (each body is read to its end)', async () => {
+    const api = apiFor(fake);
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    const src = api.rangeSource(loc(big.run, big.file.name), big.file.name);
+    const before = fake.counters.connections;
+    for (let i = 0; i < 10; i++) {
+      const got = await readRange(src, i * 64 * 1024, (i + 1) * 64 * 1024);
+      assert.ok(got.equals(content.read(i * 64 * 1024, (i + 1) * 64 * 1024)), `range ${i} differs`);
+    }
+    const opened = fake.counters.connections - before;
+    // before, every range destroyed its socket: 10 ranges, 10 handshakes
+    assert.ok(opened <= 2, `10 sequential ranges opened ${opened} connections`);
+    api.close();
+  });
+
   it('never more than the download limit in flight', async () => {
     const api = apiFor(fake, { downloadConcurrency: 3 });
     fake.faults.storage.latencyMs = 10;

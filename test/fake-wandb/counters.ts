@@ -16,6 +16,8 @@ export interface Counters {
   externalByPath: Record<string, number>;
   inFlight: { graphql: number; storage: number };
   maxInFlight: { graphql: number; storage: number };
+  /** TCP connections accepted (a client reusing keep-alive sockets opens few) */
+  connections: number;
   /** HTTP status of every response by route-independent code, plus 'reset' for dropped connections */
   statusCounts: Record<string, number>;
 }
@@ -31,6 +33,7 @@ export function emptyCounters(): Counters {
     externalByPath: {},
     inFlight: { graphql: 0, storage: 0 },
     maxInFlight: { graphql: 0, storage: 0 },
+    connections: 0,
     statusCounts: {},
   };
 }

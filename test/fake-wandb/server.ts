@@ -129,6 +129,7 @@ class FakeWandbServer implements FakeWandb {
       });
     });
     this.server.on('connection', (s: Socket) => {
+      this.counters.connections++;
       s.setNoDelay(true);
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
