@@ -2,8 +2,22 @@ import { ChunkMap } from './chunk-map.js';
 
 /** A reader silent for this long no longer holds the fill back. */
 export const READER_IDLE_MS = 500;
-/** How far from the previous read a read may start and still count as sequential. */
+/** How far from the previous read a sequential reader's next read may start and still count as sequential. */
 const SEQUENTIAL_SLACK_BYTES = 8 * 1024 * 1024;
+/**
+ * How near a random reader's read must be to its previous one to make it sequential again. Much
+ * tighter: 4 KiB reads spread over a 5 GiB file land within 8 MiB of the last one every few hundred
+ * reads, and each such read let the fill loose for a moment.
+ */
+const RESUME_SLACK_BYTES = 256 * 1024;
+/**
+ * Background chunks in flight while a random reader is active. Its misses are urgent ranges, and on
+ * a busy machine those queue behind the fill's streams (in the server, on the wire and on our event
+ * loop): with 8 streams a 256 KiB urgent range took ~160 ms here, with one it takes a round trip.
+ */
+export const RANDOM_READER_STREAMS = 0;
+/** Reads larger than this wait for their chunks (FUSE reads are at most 128 KiB with libfuse 2). */
+const MAX_URGENT_READ_BYTES = 1024 * 1024;
 /** A chunk must be at least this many urgent ranges long for urgent ranges to be used. */
 const URGENT_MIN_RATIO = 8;
 
@@ -31,7 +45,8 @@ export interface ChunkScheduleOptions {
  * - while a *sequential* reader is active the fill stays at most `readAheadChunks` ahead of it (on 2
  *   cores a fill racing to the end of a 5 GiB file took the CPU the reader's FUSE requests needed);
  * - a *random* reader's miss is answered from a small urgent range fetched just for it
- *   (`urgentRange`), not by waiting for a whole chunk.
+ *   (`urgentRange`), not by waiting for a whole chunk, and while it is active the fill goes on
+ *   with at most RANDOM_READER_STREAMS chunks in flight so those ranges are not queued behind it.
  */
 export class ChunkSchedule {
   map: ChunkMap;
@@ -62,11 +77,11 @@ export class ChunkSchedule {
   /**
    * Records a read; returns whether it continues the previous one. The kernel's readahead sends
    * several 128 KiB requests at once, slightly out of order, so "sequential" means near where the
-   * reader last was, not exactly there.
+   * reader last was, not exactly there; a random reader must come much nearer to turn sequential.
    */
   noteRead(start: number, end: number, nowMs: number): 'sequential' | 'random' {
-    const near =
-      this.lastReadEnd < 0 ? start === 0 : Math.abs(start - this.lastReadEnd) <= SEQUENTIAL_SLACK_BYTES;
+    const slack = this.sequential ? SEQUENTIAL_SLACK_BYTES : RESUME_SLACK_BYTES;
+    const near = this.lastReadEnd < 0 ? start === 0 : Math.abs(start - this.lastReadEnd) <= slack;
     this.sequential = near;
     this.lastReadEnd = near ? Math.max(end, this.lastReadEnd) : end;
     this.lastReadAtMs = nowMs;
@@ -85,6 +100,21 @@ export class ChunkSchedule {
     return this.sequential && readers > 0 && nowMs - this.lastReadAtMs < READER_IDLE_MS;
   }
 
+  /**
+   * A random reader read recently and its misses are urgent ranges: the background fill must leave
+   * them the network and the CPU. (Without urgent ranges a miss waits for its chunk, which the fill
+   * must then fetch.)
+   */
+  readerIsRandom(nowMs: number, readers: number): boolean {
+    return (
+      this.urgentBytes > 0 &&
+      !this.sequential &&
+      this.lastReadEnd >= 0 &&
+      readers > 0 &&
+      nowMs - this.lastReadAtMs < READER_IDLE_MS
+    );
+  }
+
   /** True when every byte of [start, end) is written (in a done chunk or an in-flight chunk's prefix). */
   available(start: number, end: number): boolean {
     for (const i of this.map.chunksIn(start, end)) {
@@ -97,11 +127,15 @@ export class ChunkSchedule {
 
   /**
    * The small range to fetch directly for a random read's miss: `urgentRangeBytes` aligned around
-   * the read, within the file. Null when the read is not a miss or the option is off.
+   * the read, within the file; a larger read (a 128 KiB page-fault readahead) gets exactly its own
+   * bytes. Null when the read is not a miss, is over MAX_URGENT_READ_BYTES, or the option is off.
    */
   urgentRange(start: number, end: number): ByteRange | null {
     const size = this.urgentBytes;
-    if (size <= 0 || end <= start || end - start > size || this.available(start, end)) return null;
+    if (size <= 0 || end <= start || end - start > MAX_URGENT_READ_BYTES || this.available(start, end)) {
+      return null;
+    }
+    if (end - start > size) return { start, end };
     const s = Math.max(0, Math.min(start - (start % size), this.o.sizeBytes - size));
     let e = Math.min(this.o.sizeBytes, s + size);
     // A read straddling the aligned boundary still gets one range covering it.
@@ -116,6 +150,7 @@ export class ChunkSchedule {
     for (const w of waiting) {
       for (const i of this.map.chunksIn(w.start, w.end)) if (this.isFree(i)) return i;
     }
+    if (this.readerIsRandom(nowMs, readers) && this.inflight.size >= RANDOM_READER_STREAMS) return 'wait';
     const n = this.map.count;
     const limit = this.readerIsStreaming(nowMs, readers) ? this.o.readAheadChunks : n;
     for (let k = 0; k < n; k++) {

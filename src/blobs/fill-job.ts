@@ -57,7 +57,7 @@ export class FillJob {
       sizeBytes: o.sizeBytes,
       chunkBytes: o.chunkBytes,
       readAheadChunks: o.readAheadChunks,
-      urgentRangeBytes: o.urgentRangeBytes,
+      urgentRangeBytes: o.sizeBytes <= o.verifyBeforeServeBytes ? 0 : o.urgentRangeBytes, // served whole
     });
     this.direct = new UrgentRanges({
       source: o.source,
@@ -135,7 +135,7 @@ export class FillJob {
     const end = Math.min(position + length, this.sizeBytes);
     if (this.error) throw this.error;
     const pattern = this.schedule.noteRead(position, end, this.o.clock.nowMs());
-    this.gate.open();
+    if (pattern === 'sequential') this.gate.open(); // a random reader holds the fill (chunk-schedule.ts)
     if (this.sizeBytes <= this.o.verifyBeforeServeBytes) {
       const err = await this.settled;
       if (err) throw err;

@@ -61,6 +61,52 @@ describe('ChunkSchedule (pure policy, no I/O)', () => {
     assert.equal(schedule().noteRead(3 * MiB, 3 * MiB + 4096, 0), 'random', 'a first read not at 0');
   });
 
+  it('a random reader sticks: one read landing near the last does not make it sequential', () => {
+    const s = schedule(64 * MiB);
+    assert.equal(s.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 0), 'random');
+    assert.equal(s.noteRead(43 * MiB, 43 * MiB + 4 * KiB, 0), 'random', '3 MiB away: still random');
+    assert.equal(s.noteRead(43 * MiB + 4 * KiB, 43 * MiB + 8 * KiB, 0), 'sequential', 'the very next bytes');
+    assert.equal(
+      s.noteRead(46 * MiB, 46 * MiB + 128 * KiB, 0),
+      'sequential',
+      'a sequential reader keeps its slack',
+    );
+  });
+
+  it('holds the background fill while a random reader is served from urgent ranges, and lets go when it idles', () => {
+    const s = new ChunkSchedule({
+      sizeBytes: 64 * MiB,
+      chunkBytes: 8 * MiB,
+      readAheadChunks: 2,
+      urgentRangeBytes: 16 * KiB,
+    });
+    assert.equal(s.next([], 0, 1), 0, 'before any read the fill starts');
+    s.begin(0);
+    s.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 1000);
+    assert.ok(s.readerIsRandom(1000, 1));
+    assert.equal(s.next([], 1000, 1), 'wait', 'a random reader is active: no new background chunk');
+    assert.equal(
+      s.next([{ start: 20 * MiB, end: 20 * MiB + 1 }], 1000, 1),
+      2,
+      'a chunk a reader waits for still goes',
+    );
+    assert.equal(s.next([], 1000 + READER_IDLE_MS, 1), 1, 'the reader idles: the fill goes on');
+    assert.equal(s.next([], 1000, 0), 1, 'the reader closed: the fill goes on');
+    const noUrgent = new ChunkSchedule({
+      sizeBytes: 64 * MiB,
+      chunkBytes: 8 * MiB,
+      readAheadChunks: 2,
+      urgentRangeBytes: 0,
+    });
+    noUrgent.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 1000);
+    noUrgent.aimAt(40 * MiB, 40 * MiB + 4 * KiB);
+    assert.equal(
+      noUrgent.next([], 1000, 1),
+      5,
+      'without urgent ranges the fill must fetch what random readers need',
+    );
+  });
+
   it('counts written prefixes of in-flight chunks as available, not whole chunks', () => {
     const s = schedule(4 * MiB);
     s.begin(1);
@@ -89,7 +135,12 @@ describe('ChunkSchedule (pure policy, no I/O)', () => {
     // A read straddling the aligned boundary still gets one range covering it.
     const r = s.urgentRange(256 * KiB - 4 * KiB, 256 * KiB + 4 * KiB);
     assert.ok(r && r.start <= 252 * KiB && r.end >= 260 * KiB);
-    assert.equal(s.urgentRange(0, MiB), null, 'larger than the urgent range: wait for chunks');
+    assert.deepEqual(
+      s.urgentRange(MiB, MiB + 512 * KiB),
+      { start: MiB, end: MiB + 512 * KiB },
+      'a larger read: its own bytes',
+    );
+    assert.equal(s.urgentRange(0, 2 * MiB), null, 'over 1 MiB: wait for chunks');
     assert.equal(big(0).urgentRange(0, 4 * KiB), null, 'off');
     assert.equal(big(2 * MiB).urgentRange(0, 4 * KiB), null, 'a chunk of fewer than 8 ranges: not worth it');
     assert.equal(schedule().urgentRange(0, 4 * KiB), null, '1 MiB chunks, 256 KiB ranges: not worth it');
