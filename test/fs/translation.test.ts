@@ -141,7 +141,12 @@ describe('fuse translation (in-memory doubles)', () => {
     const before = blobs.reads;
     const r = await sh(`cat '${f}' | md5sum`);
     assert.equal(r.stdout.split(' ')[0], md5(medium));
-    assert.equal(blobs.reads, before, 'the second read was served by the page cache');
+    // Uncached, the 3 MiB file is 25 reads of 128 KiB. Under load a full run once saw a single
+    // read reach JS on the re-read (27 vs 26); the page cache is what this proves, not that count.
+    assert.ok(
+      blobs.reads - before <= 1,
+      `the second read was served by the page cache (${blobs.reads - before} reads reached JS)`,
+    );
   });
 
   it('reads a huge virtual file at offsets past 4 GiB', async () => {
