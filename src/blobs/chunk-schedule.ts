@@ -11,7 +11,13 @@ const SEQUENTIAL_SLACK_BYTES = 8 * 1024 * 1024;
  */
 const RESUME_SLACK_BYTES = 256 * 1024;
 /**
- * Background chunks in flight while a random reader is active. Its misses are urgent ranges, and on
+ * Random reads of at most this size hold the fill; larger ones (a page fault's 128 KiB readahead
+ * through an mmap, torch.load(mmap=True) touching tensors out of file order) come from a reader that
+ * will want most of the file, which the fill at full speed serves far sooner than round trips.
+ */
+const SMALL_READ_BYTES = 32 * 1024;
+/**
+ * Background chunks in flight while a random reader of small reads is active. Its misses are urgent ranges, and on
  * a busy machine those queue behind the fill's streams (in the server, on the wire and on our event
  * loop): with 8 streams a 256 KiB urgent range took ~160 ms here, with one it takes a round trip.
  */
@@ -56,6 +62,7 @@ export class ChunkSchedule {
   private lastReadEnd = -1;
   private lastReadAtMs = Number.NEGATIVE_INFINITY;
   private sequential = false;
+  private lastReadSmall = false;
 
   /** Urgent ranges only where they save much: the chunk a miss would wait for is ≥ 8 of them. */
   private readonly urgentBytes: number;
@@ -83,6 +90,7 @@ export class ChunkSchedule {
     const slack = this.sequential ? SEQUENTIAL_SLACK_BYTES : RESUME_SLACK_BYTES;
     const near = this.lastReadEnd < 0 ? start === 0 : Math.abs(start - this.lastReadEnd) <= slack;
     this.sequential = near;
+    this.lastReadSmall = end - start <= SMALL_READ_BYTES;
     this.lastReadEnd = near ? Math.max(end, this.lastReadEnd) : end;
     this.lastReadAtMs = nowMs;
     return near ? 'sequential' : 'random';
@@ -101,14 +109,15 @@ export class ChunkSchedule {
   }
 
   /**
-   * A random reader read recently and its misses are urgent ranges: the background fill must leave
-   * them the network and the CPU. (Without urgent ranges a miss waits for its chunk, which the fill
+   * A random reader of small reads read recently and its misses are urgent ranges: the background
+   * fill must leave them the network and the CPU. (Without urgent ranges a miss waits for its chunk, which the fill
    * must then fetch.)
    */
   readerIsRandom(nowMs: number, readers: number): boolean {
     return (
       this.urgentBytes > 0 &&
       !this.sequential &&
+      this.lastReadSmall &&
       this.lastReadEnd >= 0 &&
       readers > 0 &&
       nowMs - this.lastReadAtMs < READER_IDLE_MS

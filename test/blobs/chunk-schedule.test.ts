@@ -92,6 +92,10 @@ describe('ChunkSchedule (pure policy, no I/O)', () => {
     );
     assert.equal(s.next([], 1000 + READER_IDLE_MS, 1), 1, 'the reader idles: the fill goes on');
     assert.equal(s.next([], 1000, 0), 1, 'the reader closed: the fill goes on');
+    s.noteRead(50 * MiB, 50 * MiB + 128 * KiB, 1000);
+    s.aimAt(50 * MiB, 50 * MiB + 128 * KiB);
+    assert.ok(!s.readerIsRandom(1000, 1), 'a 128 KiB random read (an mmap page fault) wants the whole file');
+    assert.equal(s.next([], 1000, 1), 6, 'so the fill goes on');
     const noUrgent = new ChunkSchedule({
       sizeBytes: 64 * MiB,
       chunkBytes: 8 * MiB,
