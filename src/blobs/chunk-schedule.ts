@@ -2,7 +2,7 @@ import { ChunkMap } from './chunk-map.js';
 
 /** A reader silent for this long no longer holds the fill back. */
 export const READER_IDLE_MS = 500;
-/** How far from the previous read a sequential reader's next read may start and still count as sequential. */
+/** How far from its previous read a sequential reader's next read may start and stay sequential. */
 const SEQUENTIAL_SLACK_BYTES = 8 * 1024 * 1024;
 /**
  * How near a random reader's read must be to its previous one to make it sequential again. Much
@@ -17,9 +17,9 @@ const RESUME_SLACK_BYTES = 256 * 1024;
  */
 const SMALL_READ_BYTES = 32 * 1024;
 /**
- * Background chunks in flight while a random reader of small reads is active. Its misses are urgent ranges, and on
- * a busy machine those queue behind the fill's streams (in the server, on the wire and on our event
- * loop): with 8 streams a 256 KiB urgent range took ~160 ms here, with one it takes a round trip.
+ * Background chunks in flight while a random reader of small reads is active. Its misses are urgent
+ * ranges, and on a busy machine those queue behind the fill's streams (in the server, on the wire,
+ * on our event loop): a 256 KiB range took ~160 ms behind 8 streams, ~25 ms behind one, here.
  */
 export const RANDOM_READER_STREAMS = 0;
 /** Reads larger than this wait for their chunks (FUSE reads are at most 128 KiB with libfuse 2). */
@@ -110,8 +110,8 @@ export class ChunkSchedule {
 
   /**
    * A random reader of small reads read recently and its misses are urgent ranges: the background
-   * fill must leave them the network and the CPU. (Without urgent ranges a miss waits for its chunk, which the fill
-   * must then fetch.)
+   * fill must leave them the network and the CPU. (Without urgent ranges a miss waits for its
+   * chunk, which the fill must then fetch.)
    */
   readerIsRandom(nowMs: number, readers: number): boolean {
     return (

@@ -135,7 +135,7 @@ export class FillJob {
     const end = Math.min(position + length, this.sizeBytes);
     if (this.error) throw this.error;
     const pattern = this.schedule.noteRead(position, end, this.o.clock.nowMs());
-    if (pattern === 'sequential') this.gate.open(); // a random reader holds the fill (chunk-schedule.ts)
+    if (!this.schedule.readerIsRandom(this.o.clock.nowMs(), this.refs)) this.gate.open(); // else held
     if (this.sizeBytes <= this.o.verifyBeforeServeBytes) {
       const err = await this.settled;
       if (err) throw err;
