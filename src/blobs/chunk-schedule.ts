@@ -21,7 +21,7 @@ const SMALL_READ_BYTES = 32 * 1024;
  * ranges, and on a busy machine those queue behind the fill's streams (in the server, on the wire,
  * on our event loop): a 256 KiB range took ~160 ms behind 8 streams, ~25 ms behind one, here.
  */
-export const RANDOM_READER_STREAMS = 0;
+const RANDOM_READER_STREAMS = 0;
 /** Reads larger than this wait for their chunks (FUSE reads are at most 128 KiB with libfuse 2). */
 const MAX_URGENT_READ_BYTES = 1024 * 1024;
 /** A chunk must be at least this many urgent ranges long for urgent ranges to be used. */

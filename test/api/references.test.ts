@@ -111,6 +111,20 @@ describe('RefRangeSource against the stand-in stores', () => {
     assert.equal(createHash('md5').update(gs).digest('hex'), g.md5);
   });
 
+  it('one range after another reuses one keep-alive connection (each body is read to its end)', async () => {
+    const o = object(REFS_OBJECTS['s3/train.bin']);
+    const uri = `s3://${REFS_OBJECTS['s3/train.bin']}`;
+    const all = await read(uri, o.etag, o.size);
+    const before = server.counters.connections;
+    const step = Math.floor(o.size / 10);
+    for (let i = 0; i < 10; i++) {
+      const got = await read(uri, o.etag, o.size, i * step, (i + 1) * step);
+      assert.deepEqual(got, all.subarray(i * step, (i + 1) * step), `range ${i}`);
+    }
+    const opened = server.counters.connections - before;
+    assert.ok(opened <= 2, `10 sequential ranges opened ${opened} connections`);
+  });
+
   it('refuses another ETag, another size, a private object and too many redirects', async () => {
     const o = object(REFS_OBJECTS['s3/train.bin']);
     const uri = `s3://${REFS_OBJECTS['s3/train.bin']}`;
