@@ -1,37 +1,30 @@
 /**
- * The throughput floor of a cold read: the simplest fuse-native filesystem that does what a cold
- * read through any Node + fuse-native filesystem must do. It shows one file, `data.bin`; its first
- * open starts a parallel ranged download of the URL into a scratch file (exactly like
- * ranged-download.ts), the bytes are hashed with MD5 in file order as the written prefix grows, and
- * each FUSE read waits for the prefix to cover it, then is answered from the scratch file. Run as a
- * child process (a process must never make sync fs calls into its own mount):
+ * The throughput floor of a cold read: the simplest fuse-native filesystem doing what any cold read
+ * through Node + fuse-native must do. One file, `data.bin`: its first open starts a ranged download
+ * of the URL into a scratch file (exactly like ranged-download.ts), MD5 follows the written prefix
+ * in file order, and each FUSE read waits for the prefix to cover it, then reads the scratch file.
+ * Run as a child process (a process must never make sync fs calls into its own mount):
  *
  *   node dist/bench/bare-cold-read.js <url> <bytes> <mountpoint> <scratch-file>
- *        [--streams 8] [--chunk-mib 8] [--no-md5]
+ *        [--streams 8] [--chunk-mib 8] [--no-md5 | --md5-worker]
  *
- * Prints one JSON line as soon as the download and the MD5 are done (before the last read is
- * answered, so it is on stdout by the time the reader sees EOF): {"cpuSeconds": user+system from the
- * first open to then, "md5": base64 or null, "bytes", "seconds"}. Unmounting or SIGTERM deletes
- * nothing: the bench removes the scratch file.
+ * Prints one JSON line when the download and MD5 are done (before the last read is answered):
+ * {"cpuSeconds": user+system since the first open, "md5": base64 or null, "bytes"}.
+ * Unmounting or SIGTERM deletes nothing: the bench removes the scratch file.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { openSync, read, writeSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { Fuse, fuseWithRawOptions, serveUntilSignalled, type FuseStat } from './lib/fuse.js';
+import { Worker } from 'node:worker_threads';
+import { Fuse, fuseWithRawOptions, serveUntilSignalled } from './lib/fuse.js';
 
 const FILE = '/data.bin';
+const POST_BYTES = 4 * 1024 * 1024; // prefix growth between two posts to the MD5 worker
 
-interface Chunk {
-  start: number;
-  len: number;
-  /** bytes written to the scratch file so far; a chunk's bytes arrive (and are written) in order */
-  written: number;
-  /** socket buffers written but not yet hashed: this chunk was ahead of the prefix when they came */
-  held: Buffer[];
-}
+/** `written` bytes are in the scratch file (in order); `held` ones not hashed yet (ahead of prefix) */
+type Chunk = { start: number; len: number; written: number; held: Buffer[] };
 
-/** a read (or a stream held back by the window) waiting for the prefix to reach `end` */
 type Waiter = { end: number; resolve: () => void; reject: (err: Error) => void };
 
 function writeAllAt(fd: number, buf: Buffer, pos: number): void {
@@ -39,7 +32,7 @@ function writeAllAt(fd: number, buf: Buffer, pos: number): void {
 }
 
 type Args = Record<'url' | 'mnt' | 'scratch', string> &
-  Record<'bytes' | 'streams' | 'chunk', number> & { md5: boolean };
+  Record<'bytes' | 'streams' | 'chunk', number> & { md5: 'main' | 'worker' | null };
 
 function parse(): Args {
   const { values, positionals } = parseArgs({
@@ -48,28 +41,31 @@ function parse(): Args {
       streams: { type: 'string', default: '8' },
       'chunk-mib': { type: 'string', default: '8' },
       'no-md5': { type: 'boolean', default: false },
+      'md5-worker': { type: 'boolean', default: false },
     },
   });
   const [url, bytesArg, mnt, scratch] = positionals;
   const bytes = Number(bytesArg);
   const streams = Number(values.streams);
   const chunk = Number(values['chunk-mib']) * 1024 * 1024;
+  const md5 = values['no-md5'] ? null : values['md5-worker'] ? 'worker' : 'main';
   const ok = Number.isSafeInteger(bytes) && bytes > 0 && streams > 0 && chunk > 0;
   if (!url || !mnt || !scratch || !ok) {
     process.stderr.write(
-      'usage: bare-cold-read <url> <bytes> <mountpoint> <scratch-file> [--streams N] [--chunk-mib N] [--no-md5]\n',
+      'usage: bare-cold-read <url> <bytes> <mountpoint> <scratch-file> [--streams N] [--chunk-mib N] [--no-md5 | --md5-worker]\n',
     );
     process.exit(2);
   }
   if (new URL(url).protocol !== 'http:') throw new Error('bare-cold-read speaks plain http only');
-  return { url, bytes, mnt, scratch, streams, chunk, md5: !values['no-md5'] };
+  return { url, bytes, mnt, scratch, streams, chunk, md5 };
 }
 
 /**
  * The download, the in-order MD5 and the contiguous prefix. MD5 is fed from the socket buffers, not
  * re-read from the scratch file: re-reading would add a page-cache copy per byte that a floor
- * should not pay. A chunk ahead of the prefix keeps its buffers until the prefix reaches it; streams
- * start no chunk more than `window` bytes past the prefix, so held memory stays below ~window.
+ * should not pay (--md5-worker pays it to take MD5 off this thread: bare-md5-worker.ts). A chunk
+ * ahead of the prefix keeps its buffers until the prefix reaches it; streams start no chunk more
+ * than `window` bytes past the prefix, so held memory stays below ~window.
  */
 class ColdRead {
   private readonly chunks: Chunk[] = [];
@@ -79,55 +75,64 @@ class ColdRead {
   private next = 0;
   /** index of the first chunk not yet wholly written */
   private head = 0;
-  /** bytes [0, prefix) are written to the scratch file and (with MD5) hashed */
+  /** bytes [0, prefix) are written to the scratch file (and, with MD5 on this thread, hashed) */
   private prefix = 0;
   private waiters: Waiter[] = [];
   private failed: Error | null = null;
   private digest: string | null = null;
+  private worker: Worker | null = null;
+  private posted = 0;
 
   constructor(private readonly a: Args) {
-    this.hash = a.md5 ? createHash('md5') : null;
+    this.hash = a.md5 === 'main' ? createHash('md5') : null;
     this.window = 2 * a.streams * a.chunk;
     for (let start = 0; start < a.bytes; start += a.chunk)
       this.chunks.push({ start, len: Math.min(a.chunk, a.bytes - start), written: 0, held: [] });
   }
 
-  get started(): boolean {
-    return this.fd >= 0;
-  }
-
   start(): void {
+    if (this.fd >= 0) return;
     // 'wx+': created exclusively like ranged-download's 'wx', and readable for the FUSE reads
     this.fd = openSync(this.a.scratch, 'wx+');
+    if (this.a.md5 === 'worker') {
+      this.worker = new Worker(new URL('./bare-md5-worker.js', import.meta.url), {
+        workerData: { fd: this.fd, size: this.a.bytes },
+      });
+      this.worker.on('error', (err: Error) => this.fail(err));
+      this.worker.on('message', (d: string) => {
+        this.digest = d;
+        this.release();
+      });
+    }
     const t0 = process.cpuUsage();
-    const wall0 = performance.now();
     const agent = new http.Agent({ keepAlive: true, maxSockets: this.a.streams });
     const stream = async (): Promise<void> => {
-      while (this.next < this.chunks.length) {
-        const c = this.chunks[this.next++];
-        if (!c) return;
+      for (let c = this.chunks[this.next++]; c; c = this.chunks[this.next++]) {
         await this.untilPrefix(c.start - this.window);
         await this.fetch(agent, c);
       }
     };
-    Promise.all(Array.from({ length: this.a.streams }, stream)).then(
-      () => {
+    Promise.all(Array.from({ length: this.a.streams }, stream))
+      .then(() => this.untilPrefix(this.a.bytes)) // the MD5 too
+      .then(() => {
         agent.destroy();
-        const used = process.cpuUsage(t0);
-        const cpuSeconds = (used.user + used.system) / 1e6;
-        const seconds = (performance.now() - wall0) / 1000;
-        const report = { cpuSeconds, md5: this.digest, bytes: this.prefix, seconds };
+        const { user, system } = process.cpuUsage(t0);
+        const report = { cpuSeconds: (user + system) / 1e6, md5: this.digest, bytes: this.prefix };
         process.stdout.write(`${JSON.stringify(report)}\n`);
-      },
-      (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
-    );
+      })
+      .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
   }
 
-  /** Resolves once [0, end) is written and hashed; end = the file's size also means the MD5 is done. */
+  /** Resolves once [0, end) is written; the last byte counts only once the MD5 is known. */
   untilPrefix(end: number): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (end <= this.prefix) return Promise.resolve();
+    if (end <= this.released()) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ end, resolve, reject }));
+  }
+
+  /** a reader that reads to EOF never gets an unverified file (wandbfs does the same) */
+  private released(): number {
+    return this.a.md5 && this.digest === null ? Math.min(this.prefix, this.a.bytes - 1) : this.prefix;
   }
 
   readAt(buf: Buffer, len: number, pos: number, cb: (bytesOrErrno: number) => void): void {
@@ -144,11 +149,8 @@ class ColdRead {
           return;
         }
         res.on('data', (buf: Buffer) => this.arrived(c, buf));
-        res.on('end', () =>
-          c.written === c.len
-            ? resolve()
-            : reject(new Error(`range ${c.start}-${end}: ended at ${c.start + c.written}`)),
-        );
+        const short = (): Error => new Error(`range ${c.start}-${end}: ended at ${c.start + c.written}`);
+        res.on('end', () => (c.written === c.len ? resolve() : reject(short())));
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -175,10 +177,17 @@ class ColdRead {
       if (c.written < c.len) break;
       this.head++;
     }
-    // the digest is taken before any waiter runs: a read that reaches EOF never sees unverified bytes
     if (this.head === this.chunks.length && this.hash) this.digest = this.hash.digest('base64');
-    const ready = this.waiters.filter((w) => w.end <= this.prefix);
-    this.waiters = this.waiters.filter((w) => w.end > this.prefix);
+    const post = this.prefix - this.posted >= POST_BYTES || this.prefix === this.a.bytes;
+    if (this.worker && post && this.prefix > this.posted)
+      this.worker.postMessage((this.posted = this.prefix));
+    this.release();
+  }
+
+  private release(): void {
+    const upTo = this.released();
+    const ready = this.waiters.filter((w) => w.end <= upTo);
+    this.waiters = this.waiters.filter((w) => w.end > upTo);
     for (const w of ready) w.resolve();
   }
 
@@ -194,22 +203,14 @@ function main(): void {
   const a = parse();
   const cold = new ColdRead(a);
   const now = new Date();
-  const ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const stat = (mode: number, size: number): FuseStat => ({
-    mode,
-    size,
-    nlink: 1,
-    ...ids,
-    mtime: now,
-    atime: now,
-    ctime: now,
-  });
+  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
+  const base = { nlink: 1, uid, gid, mtime: now, atime: now, ctime: now };
   const fuse = fuseWithRawOptions(
     a.mnt,
     {
       getattr(path, cb) {
-        if (path === '/') return cb(0, stat(0o40555, 4096));
-        if (path === FILE) return cb(0, stat(0o100444, a.bytes));
+        if (path === '/') return cb(0, { ...base, mode: 0o40555, size: 4096 });
+        if (path === FILE) return cb(0, { ...base, mode: 0o100444, size: a.bytes });
         cb(Fuse.ENOENT);
       },
       readdir(path, cb) {
@@ -219,7 +220,7 @@ function main(): void {
       open(path, flags, cb) {
         if (path !== FILE) return cb(Fuse.ENOENT);
         if ((flags & 3) !== 0) return cb(Fuse.EROFS);
-        if (!cold.started) cold.start();
+        cold.start();
         cb(0, 1);
       },
       read(_path, _fd, buf, len, pos, cb) {

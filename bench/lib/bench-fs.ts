@@ -19,7 +19,8 @@ export async function mountPassthrough(sourceDir: string, kernelCache: boolean):
 export interface BareOptions {
   streams: number;
   chunkMiB: number;
-  md5: boolean;
+  /** MD5 on the daemon's main thread, on a worker thread (--md5-worker), or none (--no-md5) */
+  md5: 'main' | 'worker' | null;
 }
 
 /**
@@ -31,12 +32,12 @@ export async function mountBareColdRead(
   bytes: number,
   o: BareOptions,
 ): Promise<MountedDaemon & { file: string; removeDir: () => Promise<void> }> {
-  const { path, remove } = await makeTempDir(o.md5 ? 'bare' : 'bare-nomd5');
+  const { path, remove } = await makeTempDir(`bare-${o.md5 ?? 'nomd5'}`);
   const mnt = join(path, 'mnt');
   await mkdir(mnt);
   const args = [join(benchDir, 'bare-cold-read.js'), url, String(bytes), mnt, join(path, 'scratch.bin')];
   args.push('--streams', String(o.streams), '--chunk-mib', String(o.chunkMiB));
-  if (!o.md5) args.push('--no-md5');
+  if (o.md5 !== 'main') args.push(o.md5 ? '--md5-worker' : '--no-md5');
   const m = await mountDaemon('bare-cold-read', process.execPath, args, mnt);
   return { ...m, file: join(mnt, 'data.bin'), removeDir: remove };
 }

@@ -3,11 +3,14 @@
  * fuse-native filesystem that downloads the file with ranged GETs into a scratch file, hashes it in
  * order and serves each read once the written prefix covers it, read with `cat` from the same fake
  * server as curl, rclone and wandbfs. If even that reads below 0.6x curl, issue 15's target is out
- * of reach for any Node + fuse-native filesystem on this machine; what wandbfs reads below it is
- * wandbfs's own overhead. The samples alternate with the wandbfs cat row's (wandbfs, bare with MD5,
- * bare without MD5, wandbfs, ...), so all three see the same stretches of a noisy, shared machine.
+ * of reach for a Node + fuse-native filesystem on this machine; what wandbfs reads below it is
+ * wandbfs's own overhead. Three variants: MD5 on the daemon's one JavaScript thread (the simplest),
+ * MD5 on a worker thread re-reading the scratch file (as wandbfs hashes: on 2 cores it overlaps
+ * with the thread serving sockets and FUSE), and no MD5. Their samples alternate with the wandbfs
+ * cat row's (wandbfs, bare, bare worker, bare no MD5, wandbfs, ...), so all see the same stretches
+ * of a noisy, shared machine.
  */
-import { mountBareColdRead } from '../lib/bench-fs.js';
+import { mountBareColdRead, type BareOptions } from '../lib/bench-fs.js';
 import {
   measureAlternating,
   unavailableRow,
@@ -23,6 +26,7 @@ import { size } from './baselines.js';
 import { W1 } from './cold.js';
 
 export const BARE_MD5_ID = '1.floor.bare.md5';
+export const BARE_WORKER_ID = '1.floor.bare.md5worker';
 export const BARE_NOMD5_ID = '1.floor.bare.nomd5';
 
 const STREAMS = 8;
@@ -53,19 +57,28 @@ function expectedMd5(ctx: BenchContext, f: NetFile): Promise<string | null> {
   return ctx.once(`md5:${f.name}`, async () => fileMd5(await ctx.wandbfs.fake('huge-file'), ff));
 }
 
+type Md5Mode = BareOptions['md5'];
+
+const ROW: Record<'main' | 'worker' | 'none', { id: string; short: string; how: string }> = {
+  main: { id: BARE_MD5_ID, short: 'bare floor (MD5)', how: ', MD5' },
+  worker: { id: BARE_WORKER_ID, short: 'bare floor (MD5 worker)', how: ', MD5 on a worker thread' },
+  none: { id: BARE_NOMD5_ID, short: 'bare floor (no MD5)', how: '' },
+};
+
 function bareRow(
   ctx: BenchContext,
-  md5: boolean,
+  md5: Md5Mode,
   rclone: string,
   curl: string,
 ): SampledRow & { cpu: number[] } {
   const f = ctx.net.small;
-  const how = `${STREAMS} ranged streams x ${CHUNK_MIB} MiB into a file${md5 ? ', MD5' : ''}`;
+  const r = ROW[md5 ?? 'none'];
+  const how = `${STREAMS} ranged streams x ${CHUNK_MIB} MiB into a file${r.how}`;
   const spec: RowSpec = {
-    id: md5 ? BARE_MD5_ID : BARE_NOMD5_ID,
+    id: r.id,
     workload: W1,
     subject: `floor: bare cold read through fuse-native (${how}, reads wait for the prefix), cat ${size(f)}`,
-    short: md5 ? 'bare floor (MD5)' : 'bare floor (no MD5)',
+    short: r.short,
     unit: 'MB/s',
     comparisons: md5
       ? [
@@ -86,11 +99,11 @@ function bareRow(
       await m.stop();
       await m.removeDir();
     }
-    const r = parseReport(m.daemon.output());
-    if (r.bytes !== f.sizeBytes) throw new Error(`bare-cold-read: ${r.bytes} of ${f.sizeBytes} bytes`);
+    const got = parseReport(m.daemon.output());
+    if (got.bytes !== f.sizeBytes) throw new Error(`bare-cold-read: ${got.bytes} of ${f.sizeBytes} bytes`);
     const want = md5 ? await expectedMd5(ctx, f) : null;
-    if (want !== null && r.md5 !== want) throw new Error(`bare-cold-read: MD5 ${r.md5} != ${want}`);
-    cpu.push(r.cpuSeconds / (r.bytes / GiB));
+    if (want !== null && got.md5 !== want) throw new Error(`bare-cold-read: MD5 ${got.md5} != ${want}`);
+    cpu.push(got.cpuSeconds / (got.bytes / GiB));
     return mbPerSec;
   };
   return { spec, sample, cpu };
@@ -98,7 +111,7 @@ function bareRow(
 
 /**
  * Measures the wandbfs cat row (`wandbfsCat`, null when it was skipped and its row already says
- * why) in turns with the two bare rows.
+ * why) in turns with the bare rows.
  */
 export async function coldCatWithFloor(
   ctx: BenchContext,
@@ -107,7 +120,10 @@ export async function coldCatWithFloor(
   curl: string,
 ): Promise<void> {
   const f = ctx.net.small;
-  const bare = [bareRow(ctx, true, rclone, curl), bareRow(ctx, false, rclone, curl)];
+  const bare = (['main', 'worker', null] as const).map((md5) => ({
+    md5,
+    ...bareRow(ctx, md5, rclone, curl),
+  }));
   if (f.readBytes < f.sizeBytes) {
     const why = `skipped: cat needs a whole file, only the first ${size(f)} is read`;
     // wandbfsColdRow skips its cat row for the same reason, so wandbfsCat is null here
@@ -123,7 +139,7 @@ export async function coldCatWithFloor(
     const row = rows.find((r) => r.id === b.spec.id);
     if (!row || b.cpu.length === 0) continue;
     const cpu = `bare daemon CPU ${median(b.cpu).toFixed(2)} CPU-s/GiB (median, from its first open to the end of the download`;
-    const note = b.spec.id === BARE_MD5_ID ? `${cpu} and MD5); MD5 ${checked}` : `${cpu}); no MD5`;
+    const note = b.md5 ? `${cpu} and MD5); MD5 ${checked}` : `${cpu}); no MD5`;
     ctx.report.add({ ...row, note });
   }
 }

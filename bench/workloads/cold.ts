@@ -2,7 +2,7 @@
 import { measure, unavailableRow, type BenchContext, type NetFile, type SampledRow } from '../lib/context.js';
 import { readThrough } from '../lib/readers.js';
 import type { Comparison } from '../lib/report.js';
-import { BARE_MD5_ID, coldCatWithFloor } from './bare-floor.js';
+import { BARE_MD5_ID, BARE_WORKER_ID, coldCatWithFloor } from './bare-floor.js';
 import { curlFull, rcloneRead, size } from './baselines.js';
 import { coldCpu } from './cold-cpu.js';
 import { pathIn, subjectFor, withMount } from './wandbfs-side.js';
@@ -68,7 +68,10 @@ export async function coldRead(ctx: BenchContext): Promise<void> {
   const curl = await curlFull(ctx, small);
   const rclone = (await rcloneRead(ctx, small)).cold;
   // the cat row's samples alternate with the bare floor's (bare-floor.ts), which it is compared with
-  const cat = await wandbfsColdRow(ctx, small, 'cat', rclone, curl, [{ vs: BARE_MD5_ID }]);
+  const cat = await wandbfsColdRow(ctx, small, 'cat', rclone, curl, [
+    { vs: BARE_MD5_ID },
+    { vs: BARE_WORKER_ID },
+  ]);
   await coldCatWithFloor(ctx, cat, rclone, curl);
   await wandbfsCold(ctx, small, 'dd', rclone, curl);
   await coldCpu(ctx);
