@@ -16,6 +16,32 @@ export async function mountPassthrough(sourceDir: string, kernelCache: boolean):
   return mountDaemon('passthrough-fs', process.execPath, args, mnt);
 }
 
+export interface BareOptions {
+  streams: number;
+  chunkMiB: number;
+  /** MD5 on the daemon's main thread, on a worker thread (--md5-worker), or none (--no-md5) */
+  md5: 'main' | 'worker' | null;
+}
+
+/**
+ * `bench/bare-cold-read.ts` showing `url` as `data.bin` of `bytes` bytes; its scratch file is made
+ * in the same temp dir, which `removeDir` deletes after the unmount.
+ */
+export async function mountBareColdRead(
+  url: string,
+  bytes: number,
+  o: BareOptions,
+): Promise<MountedDaemon & { file: string; removeDir: () => Promise<void> }> {
+  const { path, remove } = await makeTempDir(`bare-${o.md5 ?? 'nomd5'}`);
+  const mnt = join(path, 'mnt');
+  await mkdir(mnt);
+  const args = [join(benchDir, 'bare-cold-read.js'), url, String(bytes), mnt, join(path, 'scratch.bin')];
+  args.push('--streams', String(o.streams), '--chunk-mib', String(o.chunkMiB));
+  if (o.md5 !== 'main') args.push(o.md5 ? '--md5-worker' : '--no-md5');
+  const m = await mountDaemon('bare-cold-read', process.execPath, args, mnt);
+  return { ...m, file: join(mnt, 'data.bin'), removeDir: remove };
+}
+
 export async function mountMemoryFs(
   runs: number,
   filesPerRun: number,

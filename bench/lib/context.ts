@@ -98,6 +98,46 @@ export async function measure(
   return ctx.report.add({ ...spec, samples });
 }
 
+/** A row and how to take one sample of it, for `measureAlternating`. */
+export interface SampledRow {
+  spec: RowSpec;
+  sample: (i: number) => Promise<number>;
+}
+
+/**
+ * `measure` for several rows at once, their samples taken in turns (a, b, c, a, b, c, ...) so that
+ * every row sees the same stretches of a noisy machine. A failing row is marked failed and gets no
+ * more samples; the others go on. Rows are added to the report in the order given.
+ */
+export async function measureAlternating(ctx: BenchContext, rows: SampledRow[], n: number): Promise<Row[]> {
+  const state = rows.map((r) => ({ ...r, samples: [] as number[], stopped: false, failed: '' }));
+  ctx.log(`${rows[0]?.spec.workload ?? ''} :: in turns, ${n} samples each:`);
+  for (const r of rows) ctx.log(`  - ${r.spec.subject}`);
+  for (let i = 0; i < n; i++) {
+    for (const r of state) {
+      if (r.stopped) continue;
+      const t0 = performance.now();
+      try {
+        r.samples.push(await r.sample(i));
+      } catch (err) {
+        r.failed = `failed: ${message(err)}`;
+        r.stopped = true;
+        ctx.log(`  ${r.spec.id} ${r.failed}`);
+        continue;
+      }
+      // the same --quick rule as `measure`
+      if (ctx.opts.quick && i === 0 && n > 1 && performance.now() - t0 > QUICK_SLOW_SAMPLE_MS) {
+        ctx.log(`  ${r.spec.id}: one sample only in --quick`);
+        r.stopped = true;
+      }
+    }
+  }
+  return state.map((r) => {
+    ctx.log(`  ${r.spec.id} samples: ${r.samples.map((s) => s.toPrecision(4)).join(', ')}`);
+    return ctx.report.add({ ...r.spec, samples: r.samples, ...(r.failed ? { unavailable: r.failed } : {}) });
+  });
+}
+
 /** A row that cannot be measured in this run; says why. */
 export function unavailableRow(ctx: BenchContext, spec: RowSpec, why: string): Row {
   ctx.log(`${spec.workload} :: ${spec.subject}: ${why}`);

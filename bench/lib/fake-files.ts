@@ -38,11 +38,16 @@ export function bigRunFiles(fake: FakeWandb, minBytes: number): FixtureFile[] {
   return out.sort((a, b) => a.sizeBytes - b.sizeBytes);
 }
 
-/** A fresh signed URL (directUrl) for a run file, asked through GraphQL like any client would. */
-export async function signedUrl(fake: FakeWandb, f: FixtureFile): Promise<string> {
-  const query = `query BenchFileUrl($entity: String!, $project: String!, $run: String!, $names: [String]) {
+/** One run file's GraphQL node with the asked-for scalar fields, asked like any client would. */
+async function runFileNode(
+  fake: FakeWandb,
+  f: FixtureFile,
+  operationName: string,
+  fields: string,
+): Promise<Record<string, unknown>> {
+  const query = `query ${operationName}($entity: String!, $project: String!, $run: String!, $names: [String]) {
     project(name: $project, entityName: $entity) { run(name: $run) {
-      files(first: 1, names: $names) { edges { node { name sizeBytes directUrl } } } } } }`;
+      files(first: 1, names: $names) { edges { node { name ${fields} } } } } } }`;
   const res = await fetch(new URL('/graphql', fake.url), {
     method: 'POST',
     headers: {
@@ -51,17 +56,31 @@ export async function signedUrl(fake: FakeWandb, f: FixtureFile): Promise<string
     },
     body: JSON.stringify({
       query,
-      operationName: 'BenchFileUrl',
+      operationName,
       variables: { entity: f.entity, project: f.project, run: f.run, names: [f.file] },
     }),
   });
   if (!res.ok) throw new Error(`fake GraphQL answered ${res.status}`);
   const body = (await res.json()) as {
-    data?: { project?: { run?: { files?: { edges?: { node?: { directUrl?: string } }[] } } } };
+    data?: { project?: { run?: { files?: { edges?: { node?: Record<string, unknown> }[] } } } };
   };
-  const url = body.data?.project?.run?.files?.edges?.[0]?.node?.directUrl;
-  if (!url) throw new Error(`no directUrl for ${f.file}`);
+  const node = body.data?.project?.run?.files?.edges?.[0]?.node;
+  if (!node) throw new Error(`no file node for ${f.file}`);
+  return node;
+}
+
+/** A fresh signed URL (directUrl) for a run file. */
+export async function signedUrl(fake: FakeWandb, f: FixtureFile): Promise<string> {
+  const url = (await runFileNode(fake, f, 'BenchFileUrl', 'sizeBytes directUrl')).directUrl;
+  if (typeof url !== 'string' || !url) throw new Error(`no directUrl for ${f.file}`);
   return new URL(url, fake.url).href;
+}
+
+/** The file's MD5 (base64) as the fake's GraphQL reports it: what a cold read must verify. */
+export async function fileMd5(fake: FakeWandb, f: FixtureFile): Promise<string> {
+  const md5 = (await runFileNode(fake, f, 'BenchFileMd5', 'md5')).md5;
+  if (typeof md5 !== 'string' || !md5) throw new Error(`no md5 for ${f.file}`);
+  return md5;
 }
 
 /** Total GraphQL requests the fake has served so far. */
