@@ -4,9 +4,14 @@
  * passthrough without kernel cache).
  */
 import { join } from 'node:path';
-import { measureAlternating } from '../lib/alternate.js';
 import { mountPassthrough } from '../lib/bench-fs.js';
-import { measure, unavailableRow, type BenchContext, type RowSpec } from '../lib/context.js';
+import {
+  measure,
+  measureAlternating,
+  unavailableRow,
+  type BenchContext,
+  type RowSpec,
+} from '../lib/context.js';
 import { catSeconds, readThrough } from '../lib/readers.js';
 import { mbPerSec } from '../lib/timing.js';
 import { localCat, passthroughKernelCache, passthroughNoCache, rcloneRead, size } from './baselines.js';
