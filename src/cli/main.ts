@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --initial-old-space-size=32
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { wandbfsVersion } from '../core/version.js';
