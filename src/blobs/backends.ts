@@ -9,6 +9,8 @@ import type { RangeSource } from './types.js';
 export interface ReadBackend {
   readonly kind: 'warm' | 'fill' | 'stream' | 'follow';
   read(buf: Buffer, length: number, position: number): Promise<number>;
+  /** The read answered at once from memory, or null (then `read`); only where that is cheap. */
+  readSync?(buf: Buffer, length: number, position: number): number | null;
   close(): Promise<void>;
   /**
    * Checked before each read: 'committed' when the blob file may now serve this reader (fill done,
@@ -32,6 +34,10 @@ export class WarmBackend implements ReadBackend {
 
   read(buf: Buffer, length: number, position: number): Promise<number> {
     return this.window.read(buf, length, position);
+  }
+
+  readSync(buf: Buffer, length: number, position: number): number | null {
+    return this.closed ? null : this.window.readSync(buf, length, position);
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,15 @@ export class StoreReader implements BlobReader {
     }
   }
 
+  /** `read` without a promise when the current backend has the bytes in memory; else null. */
+  readSync(buf: Buffer, length: number, position: number): number | null {
+    if (this.closed || this.switching || !this.backend.readSync) return null;
+    if (this.backend.successor?.(this.host.nowMs())) return null; // the async path switches
+    const len = Math.max(0, Math.min(length, buf.length, this.sizeBytes - position));
+    if (len === 0 || position < 0) return null;
+    return this.backend.readSync(buf, len, position);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

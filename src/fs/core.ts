@@ -19,7 +19,7 @@ import {
   ShuttingDownError,
   UnreadableError,
 } from './errors.js';
-import { HandleTable, type BlobHandle, type Handle } from './handles.js';
+import { copyBytes, HandleTable, type BlobHandle, type Handle } from './handles.js';
 import { isContentMismatch, relistAfterMismatch, type RelistDeps } from './relist.js';
 import { renderStatus, StatusSnapshots } from './status-file.js';
 import { StatusOverlay, type FsTree } from './status-overlay.js';
@@ -191,13 +191,20 @@ export class FsCore {
     return fh;
   }
 
+  /** A read answered without a promise when its bytes are in memory, else null: then `read`. */
+  readSync(fh: number, buf: Buffer, length: number, position: number): number | null {
+    const h = this.handles.get(fh);
+    if (!h) return null;
+    if (h.kind === 'bytes') return copyBytes(h.bytes, buf, length, position);
+    const want = Math.min(length, h.sizeBytes - position);
+    const n = want > 0 ? h.reader.readSync?.(buf, want, position) : null;
+    return n === want ? n : null; // a partial answer is redone whole by `read`
+  }
+
   async read(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
     const h = this.handles.get(fh);
     if (!h) throw new BadHandleError(fh);
-    if (h.kind === 'bytes') {
-      if (position >= h.bytes.length) return 0;
-      return h.bytes.copy(buf, 0, position, Math.min(h.bytes.length, position + length));
-    }
+    if (h.kind === 'bytes') return copyBytes(h.bytes, buf, length, position);
     for (;;) {
       const reader = h.reader;
       try {

@@ -1,7 +1,7 @@
 import type { FsCore } from './core.js';
 import { Errno } from './errno.js';
 import { ReadOnlyError } from './errors.js';
-import { wrap, type FuseCallback, type WrapContext } from './wrap.js';
+import { wrap, wrapRead, type FuseCallback, type WrapContext } from './wrap.js';
 
 type Handler = (...args: never[]) => void;
 
@@ -37,8 +37,10 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
         if (typeof fh === 'number') await core.release(fh);
       },
     ),
-    read: wrap(ctx, 'read', 'count', (_p: string, fh: number, buf: Buffer, len: number, pos: number) =>
-      core.read(fh, buf, len, pos),
+    read: wrapRead(
+      ctx,
+      (fh, buf, len, pos) => core.readSync(fh, buf, len, pos),
+      (_p, fh, buf, len, pos) => core.read(fh, buf, len, pos),
     ),
     release: wrap(ctx, 'release', 'void', (_p: string, fh: number) => core.release(fh)),
     readlink: wrap(ctx, 'readlink', 'value', (p: string) => core.readlink(p)),

@@ -18,6 +18,13 @@ export interface BlobHandle {
 
 export type Handle = BlobHandle | { kind: 'bytes'; path: string; bytes: Buffer };
 
+/** A read of a generated file's bytes (kind 'bytes'): `length` at `position`, 0 past the end. */
+export function copyBytes(bytes: Buffer, buf: Buffer, length: number, position: number): number {
+  return position >= bytes.length
+    ? 0
+    : bytes.copy(buf, 0, position, Math.min(bytes.length, position + length));
+}
+
 const MAX_FH = 0x7fffffff;
 
 /** Open files by fh. fuse-native carries fh as an int32 where 0 means "none", so ids start at 1. */

@@ -149,3 +149,34 @@ function dropLate(ctx: WrapContext, op: string, path: string, free: () => Promis
       ctx.log.warn('could not free a late result', { op, path, error: errorMessage(err) }),
     );
 }
+
+type ReadArgs = [path: string, fh: number, buf: Buffer, length: number, position: number];
+
+/**
+ * wrap() for `read`, with a synchronous first try: `fast` answers a request whose bytes are already
+ * in memory (a cached blob streaming out) or returns null, and only then does the request take the
+ * wrapped async path with its deadline and promise chain. A throw from `fast` also falls through,
+ * so every failure is reported by the one path that maps it to an errno.
+ */
+export function wrapRead(
+  ctx: WrapContext,
+  fast: (fh: number, buf: Buffer, length: number, position: number) => number | null,
+  slow: (...args: ReadArgs) => Promise<number>,
+): (...args: [...ReadArgs, FuseCallback]) => void {
+  const wrapped = wrap(ctx, 'read', 'count', slow);
+  return (path, fh, buf, length, position, cb) => {
+    let n: number | null;
+    try {
+      n = fast(fh, buf, length, position);
+    } catch {
+      n = null;
+    }
+    if (n === null || !Number.isSafeInteger(n) || n < 0) return wrapped(path, fh, buf, length, position, cb);
+    ctx.stats.ops++;
+    try {
+      cb(n);
+    } catch (err) {
+      ctx.log.error('fuse reply rejected', { op: 'read', path, error: errorMessage(err) });
+    }
+  };
+}

@@ -10,16 +10,18 @@ import { waitUntil } from '../helpers/wait.js';
 const KiB = 1024;
 const SIZE = 5 * WINDOW_BYTES + 77;
 
-/** A FileHandle that counts the preads reaching it and the largest one. */
-function counting(fh: FileHandle): { fh: FileHandle; preads: number[] } {
+/** A FileHandle that records the preads reaching it: their lengths and their positions. */
+function counting(fh: FileHandle): { fh: FileHandle; preads: number[]; positions: number[] } {
   const preads: number[] = [];
+  const positions: number[] = [];
   const proxy = {
     read: (buf: Buffer, off: number, len: number, pos: number) => {
       preads.push(len);
+      positions.push(pos);
       return fh.read(buf, off, len, pos);
     },
   };
-  return { fh: proxy as unknown as FileHandle, preads };
+  return { fh: proxy as unknown as FileHandle, preads, positions };
 }
 
 describe('SequentialWindow', () => {
@@ -36,12 +38,14 @@ describe('SequentialWindow', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function withWindow(fn: (w: SequentialWindow, preads: number[]) => Promise<void>): Promise<void> {
+  async function withWindow(
+    fn: (w: SequentialWindow, preads: number[], positions: number[]) => Promise<void>,
+  ): Promise<void> {
     const real = await open(path, 'r');
-    const { fh, preads } = counting(real);
+    const { fh, preads, positions } = counting(real);
     const w = new SequentialWindow(fh, SIZE);
     try {
-      await fn(w, preads);
+      await fn(w, preads, positions);
     } finally {
       w.close();
       await real.close();
@@ -58,6 +62,56 @@ describe('SequentialWindow', () => {
       assert.ok(out.equals(data), 'bytes differ from the file');
       // 5 windows and the 77-byte tail; the first request preads for itself (nothing to follow yet)
       assert.ok(preads.length <= 8, `expected about one pread per window, got ${preads.length}`);
+    });
+  });
+
+  it('loads the next window while the reader is still in the current one', async () => {
+    await withWindow(async (w, _preads, positions) => {
+      const b = Buffer.alloc(128 * KiB);
+      await w.read(b, b.length, 0); // establishes the sequential pattern
+      await w.read(b, b.length, 128 * KiB); // loads [128 KiB, 1 MiB + 128 KiB)
+      const next = 128 * KiB + WINDOW_BYTES;
+      await waitUntil('the next window read ahead', () => positions.includes(next));
+      // the reader is still 7 requests short of it, and reaching it costs no pread of its own
+      const before = positions.length;
+      for (let pos = 256 * KiB; pos < next + WINDOW_BYTES / 2; pos += 128 * KiB) {
+        assert.equal(await w.read(b, b.length, pos), b.length);
+        assert.ok(b.equals(data.subarray(pos, pos + b.length)), `bytes at ${pos} differ`);
+      }
+      const own = positions.slice(before).filter((p) => p < next + WINDOW_BYTES);
+      assert.deepEqual(
+        own,
+        [],
+        `requests inside the two windows preaded for themselves at ${own.join(', ')}`,
+      );
+    });
+  });
+
+  it('answers synchronously only what a loaded window holds, and reads the file through it', async () => {
+    await withWindow(async (w) => {
+      const b = Buffer.alloc(128 * KiB);
+      assert.equal(w.readSync(b, b.length, 0), null, 'nothing is loaded yet');
+      await w.read(b, b.length, 0);
+      await w.read(b, b.length, 128 * KiB); // the first window: [128 KiB, 1 MiB + 128 KiB)
+      const out = Buffer.alloc(SIZE);
+      let sync = 0;
+      for (let pos = 0; pos < SIZE; pos += 128 * KiB) {
+        const len = Math.min(128 * KiB, SIZE - pos);
+        const target = out.subarray(pos, pos + len);
+        const n = w.readSync(target, len, pos);
+        if (n === null) assert.equal(await w.read(target, len, pos), len);
+        else {
+          assert.equal(n, len);
+          sync++;
+        }
+      }
+      assert.ok(out.equals(data), 'bytes differ from the file');
+      // the first request and the tail may miss; everything else was in a window by the time it came
+      assert.ok(
+        sync >= 30,
+        `only ${sync} of ${Math.ceil(SIZE / (128 * KiB))} requests were answered synchronously`,
+      );
+      assert.equal(w.readSync(b, 4 * KiB, SIZE - 3 * WINDOW_BYTES - 10), null, 'a random read far behind');
     });
   });
 

@@ -7,7 +7,7 @@ import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
 import { parseMountinfo } from '../../src/admin/mountinfo.js';
 import type { FsCore } from '../../src/fs/core.js';
 import { makeHandlers } from '../../src/fs/handlers.js';
-import { newOpStats, wrap, type WrapContext } from '../../src/fs/wrap.js';
+import { newOpStats, wrap, wrapRead, type WrapContext } from '../../src/fs/wrap.js';
 import { waitUntil } from '../helpers/wait.js';
 
 function ctx(deadline: number | null = null): WrapContext & { lines: string[] } {
@@ -153,6 +153,54 @@ describe('wrap', () => {
     assert.deepEqual(await call(open, '/big.bin', 0), [[Errno.EIO]]);
     finishOpen(5);
     await waitUntil('FsCore.release of the late handle', () => released.includes(5));
+  });
+});
+
+describe('wrapRead', () => {
+  const buf = Buffer.alloc(16);
+  it('answers from the synchronous path, in the same turn, without the async one', () => {
+    const c = ctx(1000);
+    let slow = 0;
+    const read = wrapRead(
+      c,
+      (_fh, _b, len) => len,
+      async () => {
+        slow++;
+        return 1;
+      },
+    );
+    const replies: number[] = [];
+    read('/f', 3, buf, 16, 0, (n) => replies.push(n));
+    assert.deepEqual(replies, [16], 'no reply in the same turn');
+    assert.equal(slow, 0);
+    assert.equal(c.stats.ops, 1);
+    assert.equal(c.stats.inFlight, 0);
+  });
+
+  it('takes the async path when the synchronous one declines or throws, and maps its errors', async () => {
+    const c = ctx(1000);
+    const declined = wrapRead(
+      c,
+      () => null,
+      async () => 7,
+    );
+    assert.deepEqual(await call(declined, '/f', 3, buf, 16, 0), [[7]]);
+    const threw = wrapRead(
+      c,
+      () => {
+        throw new Error('not in memory');
+      },
+      async () => {
+        throw new NoEntryError('/f');
+      },
+    );
+    assert.deepEqual(await call(threw, '/f', 3, buf, 16, 0), [[Errno.ENOENT]]);
+    const garbage = wrapRead(
+      c,
+      () => -3,
+      async () => 5,
+    );
+    assert.deepEqual(await call(garbage, '/f', 3, buf, 16, 0), [[5]], 'a negative count is not a reply');
   });
 });
 
