@@ -65,37 +65,21 @@ function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 160);
 }
 
+/** --quick is for a look in a few minutes: a row whose first sample takes this long gets only one. */
+const QUICK_SLOW_SAMPLE_MS = 15_000;
+
 /**
  * Takes `n` samples of `sample` into one row. A failing sample marks the whole row failed (with the
  * reason) rather than reporting a median of whatever happened to work.
  */
-const QUICK_SLOW_SAMPLE_MS = 15_000;
-
 export async function measure(
   ctx: BenchContext,
   spec: RowSpec,
   n: number,
   sample: (i: number) => Promise<number>,
 ): Promise<Row> {
-  const samples: number[] = [];
-  ctx.log(`${spec.workload} :: ${spec.subject}`);
-  try {
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      samples.push(await sample(i));
-      // --quick is for a look in a few minutes: a row whose sample takes this long gets only one
-      // (the n column shows it); full runs always take every sample.
-      if (ctx.opts.quick && i === 0 && n > 1 && performance.now() - t0 > QUICK_SLOW_SAMPLE_MS) {
-        ctx.log(`  one sample only in --quick (it took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-        break;
-      }
-    }
-  } catch (err) {
-    ctx.log(`  failed: ${message(err)}`);
-    return ctx.report.add({ ...spec, samples, unavailable: `failed: ${message(err)}` });
-  }
-  ctx.log(`  samples: ${samples.map((s) => s.toPrecision(4)).join(', ')}`);
-  return ctx.report.add({ ...spec, samples });
+  const [row] = await measureAlternating(ctx, [{ spec, sample }], n);
+  return row as Row;
 }
 
 /** A row and how to take one sample of it, for `measureAlternating`. */
@@ -111,8 +95,14 @@ export interface SampledRow {
  */
 export async function measureAlternating(ctx: BenchContext, rows: SampledRow[], n: number): Promise<Row[]> {
   const state = rows.map((r) => ({ ...r, samples: [] as number[], stopped: false, failed: '' }));
-  ctx.log(`${rows[0]?.spec.workload ?? ''} :: in turns, ${n} samples each:`);
-  for (const r of rows) ctx.log(`  - ${r.spec.subject}`);
+  const one = rows.length === 1;
+  // a single row's log lines need no id to say whose they are
+  const tag = (id: string): string => (one ? '' : `${id} `);
+  if (one) ctx.log(`${rows[0]?.spec.workload ?? ''} :: ${rows[0]?.spec.subject ?? ''}`);
+  else {
+    ctx.log(`${rows[0]?.spec.workload ?? ''} :: in turns, ${n} samples each:`);
+    for (const r of rows) ctx.log(`  - ${r.spec.subject}`);
+  }
   for (let i = 0; i < n; i++) {
     for (const r of state) {
       if (r.stopped) continue;
@@ -122,18 +112,20 @@ export async function measureAlternating(ctx: BenchContext, rows: SampledRow[], 
       } catch (err) {
         r.failed = `failed: ${message(err)}`;
         r.stopped = true;
-        ctx.log(`  ${r.spec.id} ${r.failed}`);
+        ctx.log(`  ${tag(r.spec.id)}${r.failed}`);
         continue;
       }
-      // the same --quick rule as `measure`
-      if (ctx.opts.quick && i === 0 && n > 1 && performance.now() - t0 > QUICK_SLOW_SAMPLE_MS) {
-        ctx.log(`  ${r.spec.id}: one sample only in --quick`);
+      // full runs always take every sample; the n column shows when --quick took one
+      const took = performance.now() - t0;
+      if (ctx.opts.quick && i === 0 && n > 1 && took > QUICK_SLOW_SAMPLE_MS) {
+        ctx.log(`  ${tag(r.spec.id)}one sample only in --quick (it took ${(took / 1000).toFixed(0)} s)`);
         r.stopped = true;
       }
     }
   }
   return state.map((r) => {
-    ctx.log(`  ${r.spec.id} samples: ${r.samples.map((s) => s.toPrecision(4)).join(', ')}`);
+    if (!r.failed)
+      ctx.log(`  ${tag(r.spec.id)}samples: ${r.samples.map((s) => s.toPrecision(4)).join(', ')}`);
     return ctx.report.add({ ...r.spec, samples: r.samples, ...(r.failed ? { unavailable: r.failed } : {}) });
   });
 }

@@ -33,8 +33,8 @@ export class StoreReader implements BlobReader {
 
   async read(buf: Buffer, length: number, position: number): Promise<number> {
     if (this.closed) throw new CacheClosedError();
-    const len = Math.max(0, Math.min(length, buf.length, this.sizeBytes - position));
-    if (len === 0 || position < 0) return 0;
+    const len = this.span(buf, length, position);
+    if (len === 0) return 0;
     while (this.switching) await this.switching;
     await this.maybeSwitch();
     const backend = this.backend;
@@ -58,9 +58,13 @@ export class StoreReader implements BlobReader {
   readSync(buf: Buffer, length: number, position: number): number | null {
     if (this.closed || this.switching || !this.backend.readSync) return null;
     if (this.backend.successor?.(this.host.nowMs())) return null; // the async path switches
-    const len = Math.max(0, Math.min(length, buf.length, this.sizeBytes - position));
-    if (len === 0 || position < 0) return null;
-    return this.backend.readSync(buf, len, position);
+    const len = this.span(buf, length, position);
+    return len === 0 ? null : this.backend.readSync(buf, len, position);
+  }
+
+  /** How many bytes a read at `position` may return: 0 at or past the end, or before the start. */
+  private span(buf: Buffer, length: number, position: number): number {
+    return position < 0 ? 0 : Math.max(0, Math.min(length, buf.length, this.sizeBytes - position));
   }
 
   async close(): Promise<void> {

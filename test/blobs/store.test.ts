@@ -73,6 +73,37 @@ describe('blob store', () => {
     }
   });
 
+  it('answers a cached blob from memory synchronously, and never a reader of a running fill', async () => {
+    const size = 5 * MiB + 77;
+    const data = generate(0, size);
+    const digest = md5Of(data);
+    const cache = createBlobCache(base());
+    const source = (): TestSource => new TestSource(size, { delayMs: 1 });
+    const req = 128 * 1024;
+    try {
+      const cold = await cache.open({ digest, sizeBytes: size, source });
+      assert.equal(cold.readSync?.(Buffer.alloc(req), req, 0) ?? null, null, 'a fill answered synchronously');
+      assert.ok((await readAll(cold, size)).equals(data));
+      await cold.close();
+      await waitFor(async () => cache.inFlight().length === 0 && (await exists(blobPath(dir, digest))));
+      const warm = await cache.open({ digest, sizeBytes: size, source });
+      const out = Buffer.alloc(size);
+      let sync = 0;
+      for (let pos = 0; pos < size; pos += req) {
+        const len = Math.min(req, size - pos);
+        const target = out.subarray(pos, pos + len);
+        const n = warm.readSync?.(target, len, pos) ?? null;
+        if (n === null) assert.equal(await warm.read(target, len, pos), len);
+        else sync++;
+      }
+      await warm.close();
+      assert.ok(out.equals(data), 'bytes differ');
+      assert.ok(sync >= 30, `only ${sync} of ${Math.ceil(size / req)} requests answered from memory`);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('serves a small blob only after verification: corrupt bytes never reach a reader', async () => {
     const size = 300_000;
     const data = generate(0, size);
