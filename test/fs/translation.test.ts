@@ -49,6 +49,8 @@ describe('fuse translation (in-memory doubles)', () => {
         xattrs: { 'user.wandb.digest': dSmall.hex, 'user.wandb.url': longUrl },
       },
       '/proj/run1/files/medium.bin': { kind: 'file', size: medium.length, content: blob(dMedium) },
+      // Its own inode, so only the page-cache test reads it and its first read is cold.
+      '/proj/run1/files/warm.bin': { kind: 'file', size: medium.length, content: blob(dMedium) },
       '/proj/run1/metadata.json': {
         kind: 'file',
         size: generated.length,
@@ -136,16 +138,21 @@ describe('fuse translation (in-memory doubles)', () => {
   });
 
   it('serves a warm re-read from the kernel page cache (no reads reach JS)', async () => {
-    const f = `${m.dir}/proj/run1/files/medium.bin`;
+    const f = `${m.dir}/proj/run1/files/warm.bin`;
+    const start = blobs.reads;
     await run('cat', [f]);
+    const cold = blobs.reads - start;
     const before = blobs.reads;
     const r = await sh(`cat '${f}' | md5sum`);
     assert.equal(r.stdout.split(' ')[0], md5(medium));
-    // Uncached, the 3 MiB file is 25 reads of 128 KiB. Under load a full run once saw a single
-    // read reach JS on the re-read (27 vs 26); the page cache is what this proves, not that count.
+    const warm = blobs.reads - before;
+    // Uncached, the 3 MiB file is ~25 reads of 128 KiB, and without the page cache the re-read
+    // would repeat every one. Under load the kernel has let a page or two go between the reads
+    // (CI once saw 2 reach JS), so this compares against the cold count rather than zero.
+    assert.ok(cold >= 20, `the first read reached JS ${cold} times`);
     assert.ok(
-      blobs.reads - before <= 1,
-      `the second read was served by the page cache (${blobs.reads - before} reads reached JS)`,
+      warm * 4 <= cold,
+      `the second read was served by the page cache (${warm} of ${cold} reads reached JS)`,
     );
   });
 
