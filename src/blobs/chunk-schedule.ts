@@ -5,11 +5,17 @@ export const READER_IDLE_MS = 500;
 /** How far from its previous read a sequential reader's next read may start and stay sequential. */
 const SEQUENTIAL_SLACK_BYTES = 8 * 1024 * 1024;
 /**
- * How near a random reader's read must be to its previous one to make it sequential again. Much
- * tighter: 4 KiB reads spread over a 5 GiB file land within 8 MiB of the last one every few hundred
- * reads, and each such read let the fill loose for a moment.
+ * How near a random reader's read must be to its previous one to count toward turning sequential.
+ * Much tighter: 4 KiB reads spread over a 5 GiB file land within 8 MiB of the last one every few
+ * hundred reads, and each such read let the fill loose for a moment.
  */
 const RESUME_SLACK_BYTES = 256 * 1024;
+/**
+ * Near reads in a row that turn a random reader sequential, unless one starts exactly where the
+ * last ended. Even within 256 KiB, fio's 4 KiB reads over 5 GiB landed near twice in 20 s: each
+ * made its own read wait for an 8 MiB chunk (~350 ms) and let 8 background streams loose.
+ */
+const RESUME_NEAR_READS = 2;
 /**
  * Random reads of at most this size hold the fill; larger ones (a page fault's 128 KiB readahead
  * through an mmap, torch.load(mmap=True) touching tensors out of file order) come from a reader that
@@ -40,6 +46,12 @@ export interface ChunkScheduleOptions {
   readAheadChunks: number;
   /** Size of the small range fetched directly for a random reader's miss (0 = never; see urgentBytes). */
   urgentRangeBytes: number;
+  /**
+   * Until this time, and only while no read has been noted, no background chunk starts: a fill begins
+   * at its reader's open, and the first read says where that reader is and whether it is random
+   * (fio's 4 KiB reads paid ~3 s of slow answers behind the 64 MiB a blind start fetched first).
+   */
+  firstReadDeadlineMs?: number;
 }
 
 /**
@@ -62,6 +74,8 @@ export class ChunkSchedule {
   private lastReadEnd = -1;
   private lastReadAtMs = Number.NEGATIVE_INFINITY;
   private sequential = false;
+  /** Near reads in a row while random (see RESUME_NEAR_READS). */
+  private nearRun = 0;
   private lastReadSmall = false;
 
   /** Urgent ranges only where they save much: the chunk a miss would wait for is ≥ 8 of them. */
@@ -84,11 +98,18 @@ export class ChunkSchedule {
   /**
    * Records a read; returns whether it continues the previous one. The kernel's readahead sends
    * several 128 KiB requests at once, slightly out of order, so "sequential" means near where the
-   * reader last was, not exactly there; a random reader must come much nearer to turn sequential.
+   * reader last was, not exactly there; a random reader must come much nearer, and more than once
+   * unless it reads the very next bytes, to turn sequential.
    */
   noteRead(start: number, end: number, nowMs: number): 'sequential' | 'random' {
-    const slack = this.sequential ? SEQUENTIAL_SLACK_BYTES : RESUME_SLACK_BYTES;
-    const near = this.lastReadEnd < 0 ? start === 0 : Math.abs(start - this.lastReadEnd) <= slack;
+    let near: boolean;
+    if (this.lastReadEnd < 0) near = start === 0;
+    else if (this.sequential) near = Math.abs(start - this.lastReadEnd) <= SEQUENTIAL_SLACK_BYTES;
+    else {
+      this.nearRun = Math.abs(start - this.lastReadEnd) <= RESUME_SLACK_BYTES ? this.nearRun + 1 : 0;
+      near = start === this.lastReadEnd || this.nearRun >= RESUME_NEAR_READS;
+    }
+    if (near) this.nearRun = 0;
     this.sequential = near;
     this.lastReadSmall = end - start <= SMALL_READ_BYTES;
     this.lastReadEnd = near ? Math.max(end, this.lastReadEnd) : end;
@@ -159,6 +180,8 @@ export class ChunkSchedule {
     for (const w of waiting) {
       for (const i of this.map.chunksIn(w.start, w.end)) if (this.isFree(i)) return i;
     }
+    if (this.lastReadEnd < 0 && nowMs < (this.o.firstReadDeadlineMs ?? Number.NEGATIVE_INFINITY))
+      return 'wait';
     if (this.readerIsRandom(nowMs, readers) && this.inflight.size >= RANDOM_READER_STREAMS) return 'wait';
     const n = this.map.count;
     const limit = this.readerIsStreaming(nowMs, readers) ? this.o.readAheadChunks : n;

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { AbortedError, errorMessage } from '../core/errors.js';
-import { ChunkSchedule } from './chunk-schedule.js';
+import { ChunkSchedule, READER_IDLE_MS } from './chunk-schedule.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { IntegrityError, StallError, losesPartial } from './errors.js';
 import { abandonFill, commitFill } from './fill-commit.js';
@@ -58,6 +58,7 @@ export class FillJob {
       chunkBytes: o.chunkBytes,
       readAheadChunks: o.readAheadChunks,
       urgentRangeBytes: o.sizeBytes <= o.verifyBeforeServeBytes ? 0 : o.urgentRangeBytes, // served whole
+      firstReadDeadlineMs: o.clock.nowMs() + READER_IDLE_MS,
     });
     this.direct = new UrgentRanges({
       source: o.source,
@@ -71,8 +72,7 @@ export class FillJob {
     this.startedAtMs = o.clock.nowMs();
     this.lastProgressMs = this.startedAtMs;
     this.settled = new Promise((resolve) => (this.settle = resolve));
-    // Every stream and every urgent fetch listens on this signal at once; more than Node's default
-    // warning threshold of 10 is the design, not a leak (they are removed when each fetch ends).
+    // Every stream and expedited fetch listens on this signal at once: past Node's warning at 10 by design.
     setMaxListeners(4 * (o.streams + 8), this.ac.signal);
   }
 

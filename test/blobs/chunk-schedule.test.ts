@@ -73,6 +73,53 @@ describe('ChunkSchedule (pure policy, no I/O)', () => {
     );
   });
 
+  it('a random read landing near the last one by chance stays random; two near ones in a row do not', () => {
+    const s = schedule(64 * MiB);
+    assert.equal(s.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 0), 'random');
+    assert.equal(s.noteRead(20 * MiB, 20 * MiB + 4 * KiB, 0), 'random');
+    // 100 KiB past the last read: near, but once is chance (fio over 5 GiB does it every ~10^4 reads)
+    assert.equal(s.noteRead(20 * MiB + 104 * KiB, 20 * MiB + 108 * KiB, 0), 'random');
+    assert.equal(s.noteRead(50 * MiB, 50 * MiB + 4 * KiB, 0), 'random', 'a far read ends the run');
+    assert.equal(s.noteRead(50 * MiB + 64 * KiB, 50 * MiB + 68 * KiB, 0), 'random', 'near once more');
+    assert.equal(
+      s.noteRead(50 * MiB + 128 * KiB, 50 * MiB + 132 * KiB, 0),
+      'sequential',
+      'near twice in a row',
+    );
+  });
+
+  it('holds background chunks until the first read says where the reader is, at most until the deadline', () => {
+    const s = new ChunkSchedule({
+      sizeBytes: 64 * MiB,
+      chunkBytes: 8 * MiB,
+      readAheadChunks: 2,
+      urgentRangeBytes: 16 * KiB,
+      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
+    });
+    assert.equal(s.next([], 1000, 0), 'wait', 'opened, nothing read yet');
+    assert.equal(s.next([{ start: 20 * MiB, end: 20 * MiB + 1 }], 1000, 1), 2, 'a waiting read still goes');
+    s.begin(2);
+    assert.equal(s.next([], 1000 + READER_IDLE_MS, 1), 0, 'no read by the deadline: the fill starts');
+    const seq = new ChunkSchedule({
+      sizeBytes: 64 * MiB,
+      chunkBytes: 8 * MiB,
+      readAheadChunks: 2,
+      urgentRangeBytes: 16 * KiB,
+      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
+    });
+    seq.noteRead(0, 128 * KiB, 1001);
+    assert.equal(seq.next([], 1001, 1), 0, 'a first read at 0: the fill starts at once');
+    const random = new ChunkSchedule({
+      sizeBytes: 64 * MiB,
+      chunkBytes: 8 * MiB,
+      readAheadChunks: 2,
+      urgentRangeBytes: 16 * KiB,
+      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
+    });
+    random.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 1001);
+    assert.equal(random.next([], 1001, 1), 'wait', 'a first read that is a random 4 KiB one keeps it held');
+  });
+
   it('holds the background fill while a random reader is served from urgent ranges, and lets go when it idles', () => {
     const s = new ChunkSchedule({
       sizeBytes: 64 * MiB,
