@@ -125,6 +125,42 @@ export class ApiRangeSource implements RangeSource {
   }
 
   /**
+   * One GET of a small range into `buf` over the signed URL, for a random reader's urgent miss. It
+   * skips the download queue (UrgentRanges caps how many run, and queueing them behind background
+   * chunks would defeat them) and the retry loop (a failure sends the reader to the chunk's fetch,
+   * which has both). A rejected signed URL is dropped from the book, so the next miss asks W&B for
+   * a fresh one. Null once this file is read from its fallback URL: fetchRange knows that path.
+   */
+  fetchSmall(start: number, endExclusive: number, buf: Buffer): Promise<void> | null {
+    if (this.fallbackOnly) return null;
+    assertByteRange(start, endExclusive, this.label);
+    if (buf.length !== endExclusive - start) throw new RangeError('fetchSmall: buffer and range differ');
+    return this.smallOnce(start, endExclusive, buf);
+  }
+
+  /** No signal and no timer of its own: storage's header timeout and body stall timer bound it. */
+  private async smallOnce(start: number, end: number, buf: Buffer): Promise<void> {
+    const urls = await this.d.urls.get(this.locator, this.label);
+    const { storage } = this.d;
+    const res = await storage.get(urls.direct, { range: `bytes=${start}-${end - 1}` }, undefined, this.label);
+    if (res.statusCode !== 206) {
+      storage.discard(res);
+      const err = this.statusFailure(res);
+      if (err instanceof SignedUrlRejected) await this.d.urls.invalidate(this.locator, urls.direct);
+      throw err;
+    }
+    const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));
+    if (!m || Number(m[1]) !== start || Number(m[2]) !== end - 1) {
+      res.destroy();
+      throw new PermanentError(`storage answered a different byte range than asked for ${this.label}`);
+    }
+    this.checkTotal(m[3] === '*' ? null : Number(m[3]), () => res.destroy());
+    const got = await storage.bodyInto(res, buf, this.label);
+    if (got !== buf.length)
+      throw new TransientError(`storage sent ${got} of ${buf.length} bytes for ${this.label}`);
+  }
+
+  /**
    * Storage names the object's whole size in every answer; one other than the listing's means the
    * object behind the URL was replaced or grew since it was listed (a live run's output.log). Any
    * byte of it would fail the digest check, so nothing more is fetched: the caller re-lists.

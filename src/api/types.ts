@@ -221,6 +221,13 @@ export interface RangeSource {
     sink: (chunk: Buffer) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Optional: one attempt at a small range straight into `buf` (length endExclusive - start), for
+   * a random reader's urgent miss: no retries, no queue behind background chunks, bounded by the
+   * source's own timeouts; a failure only means the reader waits for the range's chunk, whose fetch
+   * has the retries. Returns null when the source cannot do it now (the caller then uses fetchRange).
+   */
+  fetchSmall?(start: number, endExclusive: number, buf: Buffer): Promise<void> | null;
   /** Human label for logs and status.json (e.g. 'entity/project/run/output.log'); never a signed URL. */
   describe(): string;
 }

@@ -127,6 +127,28 @@ describe('storage edge cases (local stub storage, scripted GraphQL)', () => {
     api.close();
   });
 
+  it('a one-shot small fetch takes only the exact range of a whole 206 of the listed object', async () => {
+    const small = (src: ReturnType<typeof apiServing>['src'], start: number, end: number) => {
+      const buf = Buffer.alloc(end - start);
+      const p = src.fetchSmall?.(start, end, buf);
+      assert.ok(p, 'the API source offers small fetches');
+      return p.then(() => buf);
+    };
+    let { api, src } = apiServing('short-range', BODY.length);
+    assert.ok((await small(src, 1000, 1900)).equals(BODY.subarray(1000, 1900)));
+    await assert.rejects(small(src, 0, 2000), PermanentError, 'a partial 206 is not the range asked for');
+    api.close();
+    ({ api, src } = apiServing('short-range', BODY.length - 7));
+    await assert.rejects(small(src, 0, 10), ContentChangedError, 'the object changed since it was listed');
+    api.close();
+    for (const mode of ['wrong-range', 'ignore-range', 'gone']) {
+      ({ api, src } = apiServing(mode));
+      await assert.rejects(small(src, 100, 200), Error, mode);
+      assert.equal(api.stats().storageRequests, 1, `${mode}: one attempt, no retry`);
+      api.close();
+    }
+  });
+
   it('416 is a PermanentError, not retried', async () => {
     const { api, src } = apiServing('gone');
     await assert.rejects(readRange(src, 0, 10), PermanentError);

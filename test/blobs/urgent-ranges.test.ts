@@ -91,4 +91,50 @@ describe('urgent ranges for random reads on a cold blob', () => {
       await cache.close();
     }
   });
+
+  it("uses the source's one-shot small fetch when it has one, and a failed one leaves the read to its chunk", async () => {
+    await rm(dir, { recursive: true, force: true });
+    dir = await tempDir('urgent-small');
+    db.close();
+    db = openTestDb(dir);
+    const cache = createBlobCache(opts());
+    const small: [number, number][] = [];
+    let failSmall = false;
+    // Whole chunks take ~2.5 s here, so an urgent answer well before that came from fetchSmall.
+    const src = Object.assign(new TestSource(size, { pieceBytes: 64 * KiB, delayMs: 20 }), {
+      fetchSmall(start: number, end: number, buf: Buffer): Promise<void> | null {
+        small.push([start, end]);
+        if (failSmall) return Promise.reject(new Error('storage said no'));
+        data.copy(buf, 0, start, end);
+        return Promise.resolve();
+      },
+    });
+    try {
+      const r = await cache.open({ digest, sizeBytes: size, source: () => src });
+      const buf = Buffer.alloc(4 * KiB);
+      const pos = 33 * MiB + 5;
+      assert.equal(await r.read(buf, buf.length, pos), buf.length);
+      assert.ok(buf.equals(data.subarray(pos, pos + buf.length)));
+      assert.equal(small.length, 1, 'one small fetch served the miss');
+      const [s0, e0] = small[0]!;
+      assert.ok(s0 <= pos && pos + buf.length <= e0 && e0 - s0 <= 512 * KiB, `range ${s0}-${e0}`);
+      assert.deepEqual(
+        src.ranges.filter(([s, e]) => e - s <= 512 * KiB),
+        [],
+        'and no small range went through fetchRange',
+      );
+      failSmall = true;
+      const pos2 = 12 * MiB + 99;
+      assert.equal(await r.read(buf, buf.length, pos2), buf.length);
+      assert.ok(buf.equals(data.subarray(pos2, pos2 + buf.length)), 'answered from its chunk instead');
+      assert.equal(small.length, 2);
+      assert.ok(
+        src.ranges.some(([s, e]) => s <= pos2 && pos2 < e && e - s === 8 * MiB),
+        `the chunk under it was fetched: ${JSON.stringify(src.ranges)}`,
+      );
+      await r.close();
+    } finally {
+      await cache.close();
+    }
+  });
 });

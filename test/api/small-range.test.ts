@@ -1,0 +1,105 @@
+/**
+ * ApiRangeSource.fetchSmall against the fake server: the one-shot GET behind a random reader's
+ * urgent miss (blobs/urgent-ranges.ts). Its misbehaving-storage cases are in download-edge.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { FileLocator, RangeSource } from '../../src/api/types.js';
+import type { RunFileFx } from '../fake-wandb/fixture-types.js';
+import type { FakeWandb } from '../fake-wandb/server.js';
+import { startFakeWandb } from '../fake-wandb/server.js';
+import { apiFor, readRange } from './helpers.js';
+
+const E = 'demo-user';
+const P = 'mnist-classifier';
+
+function small(src: RangeSource, start: number, end: number): Promise<Buffer> {
+  const buf = Buffer.alloc(end - start);
+  const p = src.fetchSmall?.(start, end, buf);
+  if (!p) return Promise.reject(new Error('no small fetch offered'));
+  return p.then(() => buf);
+}
+
+describe('one-shot small range fetches (demo fixture)', () => {
+  let fake: FakeWandb;
+  let big: { run: string; file: RunFileFx };
+  const loc = (): FileLocator => ({
+    kind: 'run-file',
+    entity: E,
+    project: P,
+    run: big.run,
+    name: big.file.name,
+  });
+
+  before(async () => {
+    fake = await startFakeWandb({ fixture: 'demo' });
+    const p = fake.fixture.project(E, P)!;
+    let best: { run: string; file: RunFileFx } | null = null;
+    for (const r of p.runs) {
+      for (const f of r.files)
+        if (!best || f.sizeBytes > best.file.sizeBytes) best = { run: r.name, file: f };
+    }
+    big = best!;
+  });
+  after(async () => fake.close());
+  beforeEach(() => {
+    fake.resetFaults();
+    fake.resetCounters();
+  });
+
+  it('reads exact bytes, one request each, on one keep-alive connection', async () => {
+    const api = apiFor(fake);
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    const before = fake.counters.connections;
+    for (let i = 0; i < 10; i++) {
+      const start = (i * 7919 * 16) % (big.file.sizeBytes - 16384);
+      assert.ok((await small(src, start, start + 16384)).equals(content.read(start, start + 16384)), `${i}`);
+    }
+    assert.equal(fake.counters.requests.storage, 10);
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 1, 'the URL is looked up once');
+    assert.ok(fake.counters.connections - before <= 2, `${fake.counters.connections - before} connections`);
+    api.close();
+  });
+
+  it('is not queued behind a download holding the only download slot', async () => {
+    const api = apiFor(fake, { downloadConcurrency: 1 });
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const background = src.fetchRange(0, 1 << 20, () => held, new AbortController().signal);
+    try {
+      assert.ok((await small(src, 5000, 6000)).equals(content.read(5000, 6000)));
+    } finally {
+      release();
+      await background;
+    }
+    api.close();
+  });
+
+  it('a rejected signed URL fails this fetch and drops the URL: the next one asks W&B for a fresh one', async () => {
+    const api = apiFor(fake);
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    assert.ok((await small(src, 0, 100)).equals(content.read(0, 100)));
+    // every URL issued so far expires at the next storage request, GCS-style (400)
+    fake.faults.storage.expiryStyle = 'gcs';
+    fake.faults.storage.expireIssuedAtBytes = 0;
+    await assert.rejects(small(src, 100, 200));
+    assert.equal(fake.counters.statusCounts['400'], 1);
+    assert.ok((await small(src, 200, 300)).equals(content.read(200, 300)));
+    assert.equal(fake.counters.graphqlOps.RunFileUrls, 2, 'one fresh URL');
+    api.close();
+  });
+
+  it('once the file is read from its fallback URL, it leaves small fetches to fetchRange', async () => {
+    const api = apiFor(fake);
+    fake.faults.storage.expireUrls = true;
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    assert.ok((await readRange(src, 0, 1000)).equals(content.read(0, 1000)), 'via File.url');
+    assert.equal(src.fetchSmall?.(0, 10, Buffer.alloc(10)), null);
+    api.close();
+  });
+});
