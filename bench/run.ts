@@ -26,6 +26,7 @@ import { coldRead } from './workloads/cold.js';
 import { metadata } from './workloads/metadata.js';
 import { peakRss } from './workloads/rss.js';
 import { randomRead } from './workloads/random.js';
+import { coldVsDirectHttp } from './workloads/random-cold.js';
 import { shapedRead } from './workloads/shaped.js';
 import { mountStart } from './workloads/startup.js';
 import { warmRead } from './workloads/warm.js';
@@ -49,6 +50,7 @@ const WORKLOADS: Record<string, { title: string; run: Workload }> = {
   shaped: { title: '2 shaped cold read', run: shapedRead },
   warm: { title: '3 warm / cached', run: warmRead },
   random: { title: '4 random read (fio)', run: randomRead },
+  'random-cold': { title: '4 cold random 4 KiB vs direct HTTP', run: coldVsDirectHttp },
   metadata: { title: '5 metadata', run: metadata },
   rss: { title: '6 daemon peak RSS', run: peakRss },
   startup: { title: '7 mount start', run: mountStart },

@@ -42,6 +42,19 @@ export async function mountBareColdRead(
   return { ...m, file: join(mnt, 'data.bin'), removeDir: remove };
 }
 
+/** `bench/bare-random-read.ts` showing `url` as `data.bin` of `bytes` bytes. */
+export async function mountBareRandomRead(
+  url: string,
+  bytes: number,
+): Promise<MountedDaemon & { file: string; removeDir: () => Promise<void> }> {
+  const { path, remove } = await makeTempDir('bare-random');
+  const mnt = join(path, 'mnt');
+  await mkdir(mnt);
+  const args = [join(benchDir, 'bare-random-read.js'), url, String(bytes), mnt];
+  const m = await mountDaemon('bare-random-read', process.execPath, args, mnt);
+  return { ...m, file: join(mnt, 'data.bin'), removeDir: remove };
+}
+
 export async function mountMemoryFs(
   runs: number,
   filesPerRun: number,

@@ -3,9 +3,11 @@
  * straight from the file's URL with ranged HTTP GETs, one at a time (like fio's psync) on one
  * keep-alive connection. What a reader that skipped the filesystem would get.
  */
+import { fork } from 'node:child_process';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fioRandRead } from './readers.js';
 import { makeTempDir } from './tmp.js';
 
@@ -106,4 +108,34 @@ export async function directRandomReads(
   } finally {
     agent.destroy();
   }
+}
+
+export interface DirectReadsJob {
+  url: string;
+  offsets: readonly number[];
+  bs: number;
+  seconds: number;
+}
+
+const childScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'http-random-child.js');
+
+/**
+ * directRandomReads in a child process (bench/http-random-child.ts): client and server then cross
+ * a process boundary on every request, as they do between wandbfs's daemon and storage.
+ */
+export function directRandomReadsInChild(job: DirectReadsJob): Promise<DirectReads> {
+  return new Promise((resolve, reject) => {
+    const child = fork(childScript, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let answered = false;
+    child.once('message', (m: { ok?: DirectReads; error?: string }) => {
+      answered = true;
+      if (m.ok) resolve(m.ok);
+      else reject(new Error(`direct reads in a child process failed: ${m.error ?? 'no answer'}`));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (!answered) reject(new Error(`direct-read child exited with ${String(code)} before answering`));
+    });
+    child.send(job);
+  });
 }
