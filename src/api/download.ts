@@ -34,6 +34,8 @@ export interface DownloaderDeps {
 }
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+/** How long small fetches step aside after a 429 or 5xx that named no Retry-After. */
+const SMALL_PAUSE_MS = 1000;
 
 /**
  * Byte ranges of one W&B file over its signed URL. Resolves the URL lazily (shared per file), streams
@@ -45,6 +47,8 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 export class ApiRangeSource implements RangeSource {
   /** set once a fresh signed URL was rejected too: the rest of this file comes from File.url */
   private fallbackOnly = false;
+  /** after storage throttled or failed a small fetch: until then they go through fetchRange's backoff */
+  private smallPausedUntilMs = 0;
 
   constructor(
     private readonly d: DownloaderDeps,
@@ -129,10 +133,12 @@ export class ApiRangeSource implements RangeSource {
    * skips the download queue (UrgentRanges caps how many run, and queueing them behind background
    * chunks would defeat them) and the retry loop (a failure sends the reader to the chunk's fetch,
    * which has both). A rejected signed URL is dropped from the book, so the next miss asks W&B for
-   * a fresh one. Null once this file is read from its fallback URL: fetchRange knows that path.
+   * a fresh one. Null once this file is read from its fallback URL (fetchRange knows that path), and
+   * for a while after a 429 or 5xx (Retry-After, else SMALL_PAUSE_MS): one-shot requests must not
+   * keep hitting a storage that asked us to slow down, while fetchRange backs off as told.
    */
   fetchSmall(start: number, endExclusive: number, buf: Buffer): Promise<void> | null {
-    if (this.fallbackOnly) return null;
+    if (this.fallbackOnly || this.d.retryDeps.clock.nowMs() < this.smallPausedUntilMs) return null;
     assertByteRange(start, endExclusive, this.label);
     if (buf.length !== endExclusive - start) throw new RangeError('fetchSmall: buffer and range differ');
     return this.smallOnce(start, endExclusive, buf);
@@ -147,6 +153,9 @@ export class ApiRangeSource implements RangeSource {
       storage.discard(res);
       const err = this.statusFailure(res);
       if (err instanceof SignedUrlRejected) await this.d.urls.invalidate(this.locator, urls.direct);
+      else if (err instanceof RateLimitedError || err instanceof TransientError) {
+        this.smallPausedUntilMs = this.d.retryDeps.clock.nowMs() + (err.retryAfterMs ?? SMALL_PAUSE_MS);
+      }
       throw err;
     }
     const m = CONTENT_RANGE.exec(String(res.headers['content-range'] ?? ''));

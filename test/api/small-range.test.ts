@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { FileLocator, RangeSource } from '../../src/api/types.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { RunFileFx } from '../fake-wandb/fixture-types.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { startFakeWandb } from '../fake-wandb/server.js';
@@ -100,6 +101,33 @@ describe('one-shot small range fetches (demo fixture)', () => {
     const content = fake.fixture.contentOf(big.file.blobId)!;
     assert.ok((await readRange(src, 0, 1000)).equals(content.read(0, 1000)), 'via File.url');
     assert.equal(src.fetchSmall?.(0, 10, Buffer.alloc(10)), null);
+    api.close();
+  });
+
+  it('steps aside after storage throttles or fails it, until Retry-After (else 1 s) has passed', async () => {
+    const clock = new ManualClock(Date.now());
+    const api = apiFor(fake, { clock });
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    fake.faults.storage.rate429 = 1;
+    fake.faults.storage.retryAfterSec = 2;
+    await assert.rejects(small(src, 0, 100));
+    assert.equal(
+      src.fetchSmall?.(0, 100, Buffer.alloc(100)),
+      null,
+      'throttled: fetchRange backs off instead',
+    );
+    fake.faults.storage.rate429 = 0;
+    clock.advance(1900);
+    assert.equal(src.fetchSmall?.(0, 100, Buffer.alloc(100)), null, 'still within Retry-After');
+    clock.advance(200);
+    assert.ok((await small(src, 0, 100)).equals(content.read(0, 100)));
+    fake.faults.storage.rate500 = 1;
+    await assert.rejects(small(src, 100, 200));
+    assert.equal(src.fetchSmall?.(100, 200, Buffer.alloc(100)), null, 'a 5xx pauses them too');
+    fake.faults.storage.rate500 = 0;
+    clock.advance(1001);
+    assert.ok((await small(src, 100, 200)).equals(content.read(100, 200)));
     api.close();
   });
 });
