@@ -17,9 +17,8 @@ import { openSync, read, writeSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { Fuse, fuseWithRawOptions, serveUntilSignalled } from './lib/fuse.js';
+import { Fuse, fuseWithRawOptions, oneFileOps, serveUntilSignalled } from './lib/fuse.js';
 
-const FILE = '/data.bin';
 const POST_BYTES = 4 * 1024 * 1024; // prefix growth between two posts to the MD5 worker
 
 /** `written` bytes are in the scratch file (in order); `held` ones not hashed yet (ahead of prefix) */
@@ -202,27 +201,10 @@ class ColdRead {
 function main(): void {
   const a = parse();
   const cold = new ColdRead(a);
-  const now = new Date();
-  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
-  const base = { nlink: 1, uid, gid, mtime: now, atime: now, ctime: now };
   const fuse = fuseWithRawOptions(
     a.mnt,
     {
-      getattr(path, cb) {
-        if (path === '/') return cb(0, { ...base, mode: 0o40555, size: 4096 });
-        if (path === FILE) return cb(0, { ...base, mode: 0o100444, size: a.bytes });
-        cb(Fuse.ENOENT);
-      },
-      readdir(path, cb) {
-        if (path !== '/') return cb(Fuse.ENOENT);
-        cb(0, [FILE.slice(1)]);
-      },
-      open(path, flags, cb) {
-        if (path !== FILE) return cb(Fuse.ENOENT);
-        if ((flags & 3) !== 0) return cb(Fuse.EROFS);
-        cold.start();
-        cb(0, 1);
-      },
+      ...oneFileOps(a.bytes, () => cold.start()),
       read(_path, _fd, buf, len, pos, cb) {
         const end = Math.min(pos + len, a.bytes);
         if (end <= pos) return cb(0);

@@ -8,9 +8,7 @@
  *   node dist/bench/bare-random-read.js <url> <bytes> <mountpoint>
  */
 import http from 'node:http';
-import { Fuse, fuseWithRawOptions, serveUntilSignalled } from './lib/fuse.js';
-
-const FILE = '/data.bin';
+import { Fuse, fuseWithRawOptions, oneFileOps, serveUntilSignalled } from './lib/fuse.js';
 
 function main(): void {
   const [url, bytesArg, mnt] = process.argv.slice(2);
@@ -21,9 +19,6 @@ function main(): void {
   }
   if (new URL(url).protocol !== 'http:') throw new Error('bare-random-read speaks plain http only');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const now = new Date();
-  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
-  const base = { nlink: 1, uid, gid, mtime: now, atime: now, ctime: now };
 
   /** Fills buf[0, end - pos) from one GET; answers the byte count, or EIO for anything but a whole 206. */
   const readRange = (buf: Buffer, pos: number, end: number, cb: (n: number) => void): void => {
@@ -52,20 +47,7 @@ function main(): void {
   const fuse = fuseWithRawOptions(
     mnt,
     {
-      getattr(path, cb) {
-        if (path === '/') return cb(0, { ...base, mode: 0o40555, size: 4096 });
-        if (path === FILE) return cb(0, { ...base, mode: 0o100444, size: bytes });
-        cb(Fuse.ENOENT);
-      },
-      readdir(path, cb) {
-        if (path !== '/') return cb(Fuse.ENOENT);
-        cb(0, [FILE.slice(1)]);
-      },
-      open(path, flags, cb) {
-        if (path !== FILE) return cb(Fuse.ENOENT);
-        if ((flags & 3) !== 0) return cb(Fuse.EROFS);
-        cb(0, 1);
-      },
+      ...oneFileOps(bytes),
       read(_path, _fd, buf, len, pos, cb) {
         const end = Math.min(pos + len, bytes);
         if (end <= pos) return cb(0);

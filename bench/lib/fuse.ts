@@ -91,6 +91,39 @@ export function fuseWithRawOptions(
   return fuse;
 }
 
+/** The one file of the bare floor daemons (bench/bare-*.ts). */
+export const ONE_FILE = '/data.bin';
+
+/**
+ * getattr, readdir and open of a read-only filesystem holding only ONE_FILE, of `bytes` bytes;
+ * `onOpen` runs at each open of it.
+ */
+export function oneFileOps(
+  bytes: number,
+  onOpen: () => void = () => {},
+): Pick<FuseOps, 'getattr' | 'readdir' | 'open'> {
+  const now = new Date();
+  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
+  const base = { nlink: 1, uid, gid, mtime: now, atime: now, ctime: now };
+  return {
+    getattr(path, cb) {
+      if (path === '/') return cb(0, { ...base, mode: 0o40555, size: 4096 });
+      if (path === ONE_FILE) return cb(0, { ...base, mode: 0o100444, size: bytes });
+      cb(Fuse.ENOENT);
+    },
+    readdir(path, cb) {
+      if (path !== '/') return cb(Fuse.ENOENT);
+      cb(0, [ONE_FILE.slice(1)]);
+    },
+    open(path, flags, cb) {
+      if (path !== ONE_FILE) return cb(Fuse.ENOENT);
+      if ((flags & 3) !== 0) return cb(Fuse.EROFS);
+      onOpen();
+      cb(0, 1);
+    },
+  };
+}
+
 /**
  * Mounts, prints `ready` on stdout (the parent waits for the mount in /proc/self/mountinfo anyway)
  * and unmounts on SIGTERM/SIGINT so the parent's kill never leaves a stale mount.

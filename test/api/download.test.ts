@@ -8,7 +8,7 @@ import { AbortedError } from '../../src/core/errors.js';
 import type { RunFileFx } from '../fake-wandb/fixture-types.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { startFakeWandb } from '../fake-wandb/server.js';
-import { apiFor, readRange } from './helpers.js';
+import { apiFor, largestRunFile, readRange } from './helpers.js';
 
 const E = 'demo-user';
 const P = 'mnist-classifier';
@@ -30,13 +30,7 @@ describe('ranged downloads (demo fixture)', () => {
 
   before(async () => {
     fake = await startFakeWandb({ fixture: 'demo' });
-    const p = fake.fixture.project(E, P)!;
-    let best: { run: string; file: RunFileFx } | null = null;
-    for (const r of p.runs) {
-      for (const f of r.files)
-        if (!best || f.sizeBytes > best.file.sizeBytes) best = { run: r.name, file: f };
-    }
-    big = best!;
+    big = largestRunFile(fake, E, P);
     assert.ok(big.file.sizeBytes > 2 * 1024 * 1024, 'a multi-MiB file to test with');
   });
   after(async () => fake.close());

@@ -4,6 +4,7 @@ import { createWandbApi } from '../../src/api/client.js';
 import type { RangeSource } from '../../src/blobs/types.js';
 import type { Logger } from '../../src/core/log.js';
 import { createLogger } from '../../src/core/log.js';
+import type { RunFileFx } from '../fake-wandb/fixture-types.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 
 export interface CapturedLog {
@@ -59,4 +60,18 @@ export function plainJson<T>(value: T): T {
   return JSON.parse(
     JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
   ) as T;
+}
+
+/** The largest run file of a project in the fake's fixture (the multi-MiB one download tests use). */
+export function largestRunFile(
+  fake: FakeWandb,
+  entity: string,
+  project: string,
+): { run: string; file: RunFileFx } {
+  let best: { run: string; file: RunFileFx } | null = null;
+  for (const r of fake.fixture.project(entity, project)?.runs ?? []) {
+    for (const f of r.files) if (!best || f.sizeBytes > best.file.sizeBytes) best = { run: r.name, file: f };
+  }
+  if (!best) throw new Error(`no run files in ${entity}/${project}`);
+  return best;
 }

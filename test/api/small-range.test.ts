@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { RunFileFx } from '../fake-wandb/fixture-types.js';
 import type { FakeWandb } from '../fake-wandb/server.js';
 import { startFakeWandb } from '../fake-wandb/server.js';
-import { apiFor, readRange } from './helpers.js';
+import { apiFor, largestRunFile, readRange } from './helpers.js';
 
 const E = 'demo-user';
 const P = 'mnist-classifier';
@@ -34,13 +34,7 @@ describe('one-shot small range fetches (demo fixture)', () => {
 
   before(async () => {
     fake = await startFakeWandb({ fixture: 'demo' });
-    const p = fake.fixture.project(E, P)!;
-    let best: { run: string; file: RunFileFx } | null = null;
-    for (const r of p.runs) {
-      for (const f of r.files)
-        if (!best || f.sizeBytes > best.file.sizeBytes) best = { run: r.name, file: f };
-    }
-    big = best!;
+    big = largestRunFile(fake, E, P);
   });
   after(async () => fake.close());
   beforeEach(() => {

@@ -89,33 +89,23 @@ describe('ChunkSchedule (pure policy, no I/O)', () => {
   });
 
   it('holds background chunks until the first read says where the reader is, at most until the deadline', () => {
-    const s = new ChunkSchedule({
-      sizeBytes: 64 * MiB,
-      chunkBytes: 8 * MiB,
-      readAheadChunks: 2,
-      urgentRangeBytes: 16 * KiB,
-      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
-    });
+    const heldUntilFirstRead = (): ChunkSchedule =>
+      new ChunkSchedule({
+        sizeBytes: 64 * MiB,
+        chunkBytes: 8 * MiB,
+        readAheadChunks: 2,
+        urgentRangeBytes: 16 * KiB,
+        firstReadDeadlineMs: 1000 + READER_IDLE_MS,
+      });
+    const s = heldUntilFirstRead();
     assert.equal(s.next([], 1000, 0), 'wait', 'opened, nothing read yet');
     assert.equal(s.next([{ start: 20 * MiB, end: 20 * MiB + 1 }], 1000, 1), 2, 'a waiting read still goes');
     s.begin(2);
     assert.equal(s.next([], 1000 + READER_IDLE_MS, 1), 0, 'no read by the deadline: the fill starts');
-    const seq = new ChunkSchedule({
-      sizeBytes: 64 * MiB,
-      chunkBytes: 8 * MiB,
-      readAheadChunks: 2,
-      urgentRangeBytes: 16 * KiB,
-      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
-    });
+    const seq = heldUntilFirstRead();
     seq.noteRead(0, 128 * KiB, 1001);
     assert.equal(seq.next([], 1001, 1), 0, 'a first read at 0: the fill starts at once');
-    const random = new ChunkSchedule({
-      sizeBytes: 64 * MiB,
-      chunkBytes: 8 * MiB,
-      readAheadChunks: 2,
-      urgentRangeBytes: 16 * KiB,
-      firstReadDeadlineMs: 1000 + READER_IDLE_MS,
-    });
+    const random = heldUntilFirstRead();
     random.noteRead(40 * MiB, 40 * MiB + 4 * KiB, 1001);
     assert.equal(random.next([], 1001, 1), 'wait', 'a first read that is a random 4 KiB one keeps it held');
   });
