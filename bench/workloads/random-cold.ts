@@ -46,8 +46,8 @@ async function coldRandomFile(ctx: BenchContext): Promise<NetFile> {
 
 /**
  * Cold 4 KiB random reads (fio psync) for a short time on a fresh mount of the big file, so the
- * reads land while the background fill is still far from done (the 60 s rows above mostly read a
- * filled cache), against the same offsets fetched by ranged GETs from the file's URL.
+ * reads land while the background fill is still far from done (workload `random`'s 60 s rows mostly
+ * read a filled cache), against the same offsets fetched by ranged GETs from the file's URL.
  */
 export async function coldVsDirectHttp(ctx: BenchContext): Promise<void> {
   const f = await coldRandomFile(ctx);
