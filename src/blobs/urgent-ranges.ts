@@ -53,7 +53,7 @@ export class UrgentRanges {
     if (this.inFlight >= this.o.maxInFlight || range.start > start || range.end < end) return null;
     const buf = Buffer.allocUnsafe(range.end - range.start);
     this.inFlight++;
-    const bytes = this.fetchRange(range, buf).finally(() => this.inFlight--);
+    const bytes = this.download(range, buf).finally(() => this.inFlight--);
     const entry: Entry = { ...range, bytes };
     // A failed fetch is forgotten at once, so the next read tries again (or waits for the chunk).
     bytes.catch(() => (this.entries = this.entries.filter((e) => e !== entry)));
@@ -63,7 +63,7 @@ export class UrgentRanges {
   }
 
   /** The source's one-shot small fetch when it has one (lighter than fetchRange per miss), else fetchRange. */
-  private async fetchRange(range: ByteRange, buf: Buffer): Promise<Buffer> {
+  private async download(range: ByteRange, buf: Buffer): Promise<Buffer> {
     const { source, stallTimeoutMs, onBytes } = this.o;
     const small = source.fetchSmall?.(range.start, range.end, buf);
     if (small) {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { TransientError } from '../../src/api/errors.js';
 import type { FileLocator, RangeSource } from '../../src/api/types.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { RunFileFx } from '../fake-wandb/fixture-types.js';
@@ -122,6 +123,21 @@ describe('one-shot small range fetches (demo fixture)', () => {
     fake.faults.storage.rate500 = 0;
     clock.advance(1001);
     assert.ok((await small(src, 100, 200)).equals(content.read(100, 200)));
+    api.close();
+  });
+
+  it('a body that stalls or ends early fails the fetch as TransientError (the reader then waits for its chunk)', async () => {
+    const api = apiFor(fake, { stallTimeoutMs: 300 });
+    const src = api.rangeSource(loc(), big.file.name, big.file.sizeBytes);
+    fake.faults.storage.stall = true;
+    fake.faults.storage.stallAfterBytes = 100;
+    await assert.rejects(small(src, 0, 1000), TransientError, 'stalled after 100 of 1000 bytes');
+    fake.faults.storage.stall = false;
+    fake.faults.storage.resetAfterBytes = 100;
+    await assert.rejects(small(src, 0, 1000), TransientError, 'connection reset after 100 bytes');
+    fake.faults.storage.resetAfterBytes = null;
+    const content = fake.fixture.contentOf(big.file.blobId)!;
+    assert.ok((await small(src, 0, 1000)).equals(content.read(0, 1000)), 'and the next one reads');
     api.close();
   });
 });
