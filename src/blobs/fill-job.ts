@@ -9,6 +9,7 @@ import { contentCheckFor, type ContentCheck } from './content-check.js';
 import { UrgentRanges } from './urgent-ranges.js';
 import type { FillJobOptions } from './fill-options.js';
 import type { FillProgress } from './types.js';
+import { ProgressWatch } from './progress-watch.js';
 
 type JobState = 'running' | 'verifying' | 'done' | 'failed';
 /** The hash worker hears of the on-disk prefix in steps this big: a message per MiB cost ~0.4 CPU-s/GiB. */
@@ -36,7 +37,7 @@ export class FillJob {
   private readonly attempts = new Map<number, number>();
   private readonly waiters = new RangeWaiters();
   private readonly ac = new AbortController();
-  private lastProgressMs: number;
+  private readonly progressWatch: ProgressWatch;
   private bytesWritten = 0;
   private workers: Promise<void>[] = [];
   private readonly expedited = new Set<Promise<void>>();
@@ -70,7 +71,7 @@ export class FillJob {
     for (const i of o.doneChunks) this.schedule.map.setDone(i);
     this.bytesWritten = this.schedule.map.doneBytes();
     this.startedAtMs = o.clock.nowMs();
-    this.lastProgressMs = this.startedAtMs;
+    this.progressWatch = new ProgressWatch(this.startedAtMs, this.bytesWritten);
     this.settled = new Promise((resolve) => (this.settle = resolve));
     // Every stream and expedited fetch listens on this signal at once: past Node's warning at 10 by design.
     setMaxListeners(4 * (o.streams + 8), this.ac.signal);
@@ -94,7 +95,7 @@ export class FillJob {
     if (!kept) job.forgetChunks();
     job.writer = writer;
     job.hasher = contentCheckFor(o.partialPath, o.digest, () => {
-      if (job.state === 'verifying') job.lastProgressMs = o.clock.nowMs();
+      if (job.state === 'verifying') job.progressWatch.touch(o.clock.nowMs());
     });
     job.launch();
     return job;
@@ -207,11 +208,10 @@ export class FillJob {
     await this.settled;
   }
 
-  /** Parks a worker until the reader moves on, pauses, or the job ends. */
+  /** Parks a worker until the reader moves on, pauses, or the job ends (waiting is not a stall). */
   private async waitAtGate(): Promise<void> {
     await this.gate.wait();
-    // Waiting for the reader is not a stall.
-    this.lastProgressMs = this.o.clock.nowMs();
+    this.progressWatch.touch(this.o.clock.nowMs());
   }
 
   private async worker(): Promise<void> {
@@ -265,7 +265,7 @@ export class FillJob {
           this.bytesWritten += written - counted;
           counted = written;
           this.schedule.progress(i, written);
-          this.lastProgressMs = this.o.clock.nowMs();
+          this.progressWatch.written(this.bytesWritten, this.o.clock.nowMs(), false);
           this.wake();
         },
       );
@@ -274,6 +274,7 @@ export class FillJob {
       return this.afterFailure(i, err);
     }
     this.schedule.complete(i);
+    this.progressWatch.written(this.bytesWritten, this.o.clock.nowMs(), true);
     w.chunkWritten(i);
     this.wake();
     return 'done';
@@ -307,8 +308,7 @@ export class FillJob {
 
   private checkStall(): void {
     if (this.state !== 'running' && this.state !== 'verifying') return;
-    const idle = this.o.clock.nowMs() - this.lastProgressMs;
-    if (idle > this.o.stallTimeoutMs)
+    if (this.progressWatch.idleMs(this.o.clock.nowMs()) > this.o.stallTimeoutMs)
       this.fail(new StallError(this.o.source.describe(), this.o.stallTimeoutMs), false);
   }
 

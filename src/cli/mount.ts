@@ -122,7 +122,7 @@ export function mountBuilder(y: Argv): Argv<MountArgs> {
       type: 'string',
       default: '60s',
       describe:
-        'a download receiving no bytes this long is abandoned: waiting reads get EIO, the next read resumes it',
+        'a download writing less than 1 MiB in this long is abandoned: waiting reads get EIO, the next read resumes it',
     })
     .option('offline', {
       type: 'boolean',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChunkMap } from '../../src/blobs/chunk-map.js';
 import { planEviction } from '../../src/blobs/evict-policy.js';
+import { ProgressWatch, STALL_PROGRESS_BYTES } from '../../src/blobs/progress-watch.js';
 import { defaultCacheDir, defaultSdkCacheDir } from '../../src/core/cache-dir.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { formatBytes, parseDuration, parseSize } from '../../src/core/units.js';
@@ -96,5 +97,23 @@ describe('chunk map', () => {
     m.setDone(0);
     m.setDone(1);
     assert.equal(m.allDone(), true);
+  });
+});
+
+describe('progress watch', () => {
+  it('restarts the stall clock on a finished chunk or a MiB more, not on a trickle', () => {
+    const w = new ProgressWatch(0, 0);
+    w.written(64 * 1024, 1000, false);
+    w.written(128 * 1024, 2000, false);
+    assert.equal(w.idleMs(3000), 3000, 'a trickle of 64 KiB per second is no progress');
+    w.written(STALL_PROGRESS_BYTES, 3000, false);
+    assert.equal(w.idleMs(3500), 500, 'a MiB since the last mark is');
+    w.written(STALL_PROGRESS_BYTES + 10, 4000, true);
+    assert.equal(w.idleMs(4000), 0, 'so is a finished chunk, however small');
+    w.touch(5000);
+    assert.equal(w.idleMs(5000), 0, 'and waiting for the reader');
+    w.written(0, 6000, false);
+    w.written(STALL_PROGRESS_BYTES, 7000, false);
+    assert.equal(w.idleMs(7000), 0, 'after the fill started over, a MiB counts from its new start');
   });
 });
