@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { BufferPool, sharedPool } from '../../src/blobs/buffer-pool.js';
 import { ChunkWriter } from '../../src/blobs/chunk-writer.js';
+import { InlineWrites, SLOW_WRITE_MS } from '../../src/blobs/inline-writes.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { RangeSource } from '../../src/blobs/types.js';
 
@@ -39,7 +41,7 @@ describe('ChunkWriter', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function writer(): Promise<{ w: ChunkWriter; path: string }> {
+  async function writer(inline?: InlineWrites): Promise<{ w: ChunkWriter; path: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'wandbfs-chunk-writer-'));
     dirs.push(dir);
     const path = join(dir, 'blob.partial');
@@ -53,58 +55,68 @@ describe('ChunkWriter', () => {
       token: 't',
       log: silentLogger,
       nowMs: () => 0,
+      inline,
     });
     return { w, path };
   }
 
-  it('writes small, odd and batch-sized deliveries in place and reuses its pooled buffer', async () => {
-    const { w, path } = await writer();
-    const pool = sharedPool(BATCH);
-    const idleBefore = pool.idle;
-    const written: number[] = [];
-    const ac = new AbortController();
-    // odd pieces are gathered into the batch buffer; a 128 KiB piece arriving on an empty batch is
-    // written as it is
-    await w.fetchRange(
-      source([1000, 3 * KiB + 5, 128 * KiB]),
-      0,
-      SIZE / 2,
-      ac.signal,
-      () => {},
-      (n) => written.push(n),
-    );
-    assert.equal(pool.idle, Math.max(1, idleBefore), 'the batch buffer went back to the pool');
-    await w.fetchRange(
-      source([BATCH]),
-      SIZE / 2,
-      SIZE,
-      ac.signal,
-      () => {},
-      () => {},
-    );
-    assert.equal(
-      pool.idle,
-      Math.max(1, idleBefore),
-      'the second fetch took the pooled buffer and gave it back',
-    );
-    assert.equal(written.at(-1), SIZE / 2, 'progress reaches the end of the range');
-    assert.ok(
-      written.every((n, i) => i === 0 || n > (written[i - 1] ?? 0)),
-      'progress only grows',
-    );
-    await w.sync();
-    assert.ok((await readFile(path)).equals(data), 'the file holds exactly the served bytes');
+  /** a policy that sends writes to the pool, as after a slow inline write */
+  function pooledWrites(): InlineWrites {
+    const p = new InlineWrites();
+    p.took(SLOW_WRITE_MS + 1, performance.now());
+    return p;
+  }
 
-    // reads of written bytes: a FUSE-sized one (synchronous pread) and a large one (async)
-    const small = Buffer.alloc(128 * KiB);
-    assert.equal(await w.pread(small, small.length, 5000), small.length);
-    assert.ok(small.equals(data.subarray(5000, 5000 + small.length)));
-    const big = Buffer.alloc(SIZE);
-    assert.equal(await w.pread(big, SIZE, 0), SIZE);
-    assert.ok(big.equals(data));
-    await w.close();
-    await assert.rejects(w.pread(small, 10, 0), /closed/);
-  });
+  for (const mode of ['inline', 'pool'] as const) {
+    it(`writes small, odd and batch-sized deliveries in place and reuses its pooled buffer (${mode} writes)`, async () => {
+      const { w, path } = await writer(mode === 'pool' ? pooledWrites() : new InlineWrites());
+      const pool = sharedPool(BATCH);
+      const idleBefore = pool.idle;
+      const written: number[] = [];
+      const ac = new AbortController();
+      // inline, every piece is written as it comes; to the pool, odd pieces are gathered into the
+      // batch buffer and a 128 KiB piece arriving on an empty batch is written as it is
+      await w.fetchRange(
+        source([1000, 3 * KiB + 5, 128 * KiB]),
+        0,
+        SIZE / 2,
+        ac.signal,
+        () => {},
+        (n) => written.push(n),
+      );
+      assert.equal(pool.idle, Math.max(1, idleBefore), 'the batch buffer went back to the pool');
+      await w.fetchRange(
+        source([BATCH]),
+        SIZE / 2,
+        SIZE,
+        ac.signal,
+        () => {},
+        () => {},
+      );
+      assert.equal(
+        pool.idle,
+        Math.max(1, idleBefore),
+        'the second fetch took the pooled buffer and gave it back',
+      );
+      assert.equal(written.at(-1), SIZE / 2, 'progress reaches the end of the range');
+      assert.ok(
+        written.every((n, i) => i === 0 || n > (written[i - 1] ?? 0)),
+        'progress only grows',
+      );
+      await w.sync();
+      assert.ok((await readFile(path)).equals(data), 'the file holds exactly the served bytes');
+
+      // reads of written bytes: a FUSE-sized one (synchronous pread) and a large one (async)
+      const small = Buffer.alloc(128 * KiB);
+      assert.equal(await w.pread(small, small.length, 5000), small.length);
+      assert.ok(small.equals(data.subarray(5000, 5000 + small.length)));
+      const big = Buffer.alloc(SIZE);
+      assert.equal(await w.pread(big, SIZE, 0), SIZE);
+      assert.ok(big.equals(data));
+      await w.close();
+      await assert.rejects(w.pread(small, 10, 0), /closed/);
+    });
+  }
 
   it('gives its buffer back when the source fails mid-range, keeping the bytes it wrote', async () => {
     const { w, path } = await writer();
@@ -128,6 +140,22 @@ describe('ChunkWriter', () => {
     const onDisk = await readFile(path);
     assert.ok(onDisk.subarray(0, last).equals(data.subarray(0, last)), 'written bytes are correct');
     await w.close();
+  });
+});
+
+describe('InlineWrites', () => {
+  it('runs writes up to 1 MiB inline until one is slow, then sends them to the pool for a while', async () => {
+    const { ASYNC_FOR_MS, INLINE_WRITE_MAX_BYTES } = await import('../../src/blobs/inline-writes.js');
+    const p = new InlineWrites();
+    assert.ok(p.allowed(64 * KiB, 1000));
+    assert.ok(p.allowed(INLINE_WRITE_MAX_BYTES, 1000));
+    assert.ok(!p.allowed(INLINE_WRITE_MAX_BYTES + 1, 1000), 'a larger write always goes to the pool');
+    p.took(SLOW_WRITE_MS, 1000);
+    assert.ok(p.allowed(64 * KiB, 1001), 'a write at the limit is not slow');
+    p.took(SLOW_WRITE_MS + 0.5, 2000);
+    assert.ok(!p.allowed(64 * KiB, 2001), 'after a slow write, writes go to the pool');
+    assert.ok(!p.allowed(64 * KiB, 2000 + ASYNC_FOR_MS - 1));
+    assert.ok(p.allowed(64 * KiB, 2000 + ASYNC_FOR_MS), 'and come back inline after ASYNC_FOR_MS');
   });
 });
 
