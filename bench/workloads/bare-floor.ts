@@ -7,8 +7,8 @@
  * wandbfs's own overhead. Three variants: MD5 on the daemon's one JavaScript thread (the simplest),
  * MD5 on a worker thread re-reading the scratch file (as wandbfs hashes: on 2 cores it overlaps
  * with the thread serving sockets and FUSE), and no MD5. Their samples alternate with the wandbfs
- * cat row's (wandbfs, bare, bare worker, bare no MD5, wandbfs, ...), so all see the same stretches
- * of a noisy, shared machine.
+ * cat row's and rclone's cold read (wandbfs, rclone, bare, bare worker, bare no MD5, wandbfs, ...),
+ * so all see the same stretches of a noisy, shared machine.
  */
 import { mountBareColdRead, type BareOptions } from '../lib/bench-fs.js';
 import {
@@ -111,30 +111,35 @@ function bareRow(
 
 /**
  * Measures the wandbfs cat row (`wandbfsCat`, null when it was skipped and its row already says
- * why) in turns with the bare rows.
+ * why) in turns with rclone's cold read (the rclone bar of workload 1) and the bare rows.
  */
 export async function coldCatWithFloor(
   ctx: BenchContext,
   wandbfsCat: SampledRow | null,
-  rclone: string,
+  rclone: SampledRow,
   curl: string,
 ): Promise<void> {
   const f = ctx.net.small;
   const bare = (['main', 'worker', null] as const).map((md5) => ({
     md5,
-    ...bareRow(ctx, md5, rclone, curl),
+    ...bareRow(ctx, md5, rclone.spec.id, curl),
   }));
   if (f.readBytes < f.sizeBytes) {
     const why = `skipped: cat needs a whole file, only the first ${size(f)} is read`;
     // wandbfsColdRow skips its cat row for the same reason, so wandbfsCat is null here
     for (const b of bare) unavailableRow(ctx, b.spec, why);
+    unavailableRow(ctx, rclone.spec, why);
     return;
   }
   const checked =
     f.fixtureFile && ctx.wandbfs.unavailable === null
       ? 'checked against the fake server'
       : 'not checked (local byte source)';
-  const rows = await measureAlternating(ctx, [...(wandbfsCat ? [wandbfsCat] : []), ...bare], ctx.opts.runs);
+  const rows = await measureAlternating(
+    ctx,
+    [...(wandbfsCat ? [wandbfsCat] : []), rclone, ...bare],
+    ctx.opts.runs,
+  );
   for (const b of bare) {
     const row = rows.find((r) => r.id === b.spec.id);
     if (!row || b.cpu.length === 0) continue;

@@ -211,11 +211,7 @@ export function rcloneRead(
     };
     const url = ctx.net.server.url;
     const read = (mnt: string): Promise<number> => readThrough(join(mnt, f.name), f.sizeBytes, f.readBytes);
-    // a holder, not a let: TypeScript does not see assignments made inside the sample closure
-    const last: { cache: string | null; remove: (() => Promise<void>) | null } = {
-      cache: null,
-      remove: null,
-    };
+    const cold = rcloneColdSampler(ctx, f);
     await measure(
       ctx,
       {
@@ -226,19 +222,9 @@ export function rcloneRead(
         unit: 'MB/s',
       },
       ctx.opts.runs,
-      async () => {
-        // keep only the newest filled cache on disk (5 GiB x runs would add up)
-        await last.remove?.();
-        const m = await mountRclone(url);
-        try {
-          return await read(m.mnt);
-        } finally {
-          await m.stop();
-          last.cache = m.cacheDir;
-          last.remove = m.removeDir;
-        }
-      },
+      cold.sample,
     );
+    const last = cold.last;
     if (ctx.report.get(ids.cold)?.unavailable !== undefined || last.cache === null) {
       unavailableRow(
         ctx,
@@ -274,4 +260,34 @@ export function rcloneRead(
     }
     return ids;
   });
+}
+
+/**
+ * Cold rclone reads of `f`, one per call: a fresh mount and an empty cache dir each. Only the newest
+ * sample's filled cache stays on disk (5 GiB x runs would add up); `last` says where it is, and
+ * `last.remove` deletes it.
+ */
+export function rcloneColdSampler(
+  ctx: BenchContext,
+  f: NetFile,
+): {
+  sample: () => Promise<number>;
+  last: { cache: string | null; remove: (() => Promise<void>) | null };
+} {
+  // a holder, not a let: TypeScript does not see assignments made inside the sample closure
+  const last: { cache: string | null; remove: (() => Promise<void>) | null } = { cache: null, remove: null };
+  const sample = async (): Promise<number> => {
+    await last.remove?.();
+    last.cache = null;
+    last.remove = null;
+    const m = await mountRclone(ctx.net.server.url);
+    try {
+      return await readThrough(join(m.mnt, f.name), f.sizeBytes, f.readBytes);
+    } finally {
+      await m.stop();
+      last.cache = m.cacheDir;
+      last.remove = m.removeDir;
+    }
+  };
+  return { sample, last };
 }

@@ -1,9 +1,16 @@
 /** Workload 1: cold sequential read (cat, dd bs=1M) through the mount with an empty cache. */
-import { measure, unavailableRow, type BenchContext, type NetFile, type SampledRow } from '../lib/context.js';
+import {
+  measure,
+  measureAlternating,
+  unavailableRow,
+  type BenchContext,
+  type NetFile,
+  type SampledRow,
+} from '../lib/context.js';
 import { readThrough } from '../lib/readers.js';
 import type { Comparison } from '../lib/report.js';
 import { BARE_MD5_ID, BARE_WORKER_ID, coldCatWithFloor } from './bare-floor.js';
-import { curlFull, rcloneRead, size } from './baselines.js';
+import { curlFull, rcloneColdSampler, rcloneRead, size } from './baselines.js';
 import { coldCpu } from './cold-cpu.js';
 import { pathIn, subjectFor, withMount } from './wandbfs-side.js';
 
@@ -14,7 +21,7 @@ async function wandbfsColdRow(
   ctx: BenchContext,
   f: NetFile | null,
   tool: 'cat' | 'dd',
-  rclone: string,
+  rclone: RcloneBars,
   curl: string,
   extra: Comparison[] = [],
 ): Promise<SampledRow | null> {
@@ -25,8 +32,9 @@ async function wandbfsColdRow(
     subject: `wandbfs cold ${tool === 'dd' ? 'dd bs=1M' : 'cat'}, ${f ? size(f) : '5 GiB'}`,
     unit: 'MB/s' as const,
     comparisons: [
-      { vs: rclone, target: 1.1, op: '>=' as const },
+      { vs: rclone.paired, target: 1.1, op: '>=' as const },
       { vs: curl, target: 0.6, op: '>=' as const },
+      { vs: rclone.baseline },
       ...extra,
     ],
   };
@@ -52,28 +60,52 @@ async function wandbfsColdRow(
   return { spec, sample };
 }
 
-async function wandbfsCold(
-  ctx: BenchContext,
-  f: NetFile | null,
-  tool: 'cat' | 'dd',
-  rclone: string,
-  curl: string,
-): Promise<void> {
-  const row = await wandbfsColdRow(ctx, f, tool, rclone, curl);
-  if (row) await measure(ctx, row.spec, ctx.opts.runs, row.sample);
+/**
+ * The rclone bar of the cold rows: its cold read sampled in turns with wandbfs's cold `cat`
+ * (`paired`), so both see the same stretch of the machine (rclone's cold 1 GiB read moved from 217
+ * to 347 MB/s between two full runs while curl moved 9%), and workload 0's (`baseline`), shown
+ * beside it.
+ */
+interface RcloneBars {
+  paired: string;
+  baseline: string;
+}
+
+/** rclone's cold read of `f` as a row sampled in turns with wandbfs's; `cleanup` removes its last cache. */
+function pairedRclone(ctx: BenchContext, f: NetFile): SampledRow & { cleanup: () => Promise<void> } {
+  const cold = rcloneColdSampler(ctx, f);
+  return {
+    spec: {
+      id: `1.rclone.paired.${f.name}`,
+      workload: W1,
+      subject: `rclone mount, cold read, ${size(f)} (in turns with the wandbfs cold cat samples)`,
+      short: 'rclone cold, same stretch',
+      unit: 'MB/s',
+    },
+    sample: cold.sample,
+    cleanup: async () => {
+      await cold.last.remove?.();
+    },
+  };
 }
 
 export async function coldRead(ctx: BenchContext): Promise<void> {
   const small = ctx.net.small;
   const curl = await curlFull(ctx, small);
-  const rclone = (await rcloneRead(ctx, small)).cold;
-  // the cat row's samples alternate with the bare floor's (bare-floor.ts), which it is compared with
+  const rcloneSmall = pairedRclone(ctx, small);
+  const rclone = { paired: rcloneSmall.spec.id, baseline: (await rcloneRead(ctx, small)).cold };
+  // the cat row's samples alternate with rclone's and the bare floor's (bare-floor.ts)
   const cat = await wandbfsColdRow(ctx, small, 'cat', rclone, curl, [
     { vs: BARE_MD5_ID },
     { vs: BARE_WORKER_ID },
   ]);
-  await coldCatWithFloor(ctx, cat, rclone, curl);
-  await wandbfsCold(ctx, small, 'dd', rclone, curl);
+  try {
+    await coldCatWithFloor(ctx, cat, rcloneSmall, curl);
+  } finally {
+    await rcloneSmall.cleanup();
+  }
+  const dd = await wandbfsColdRow(ctx, small, 'dd', rclone, curl);
+  if (dd) await measure(ctx, dd.spec, ctx.opts.runs, dd.sample);
   await coldCpu(ctx);
   if (ctx.opts.quick) {
     ctx.log(`${W1}: 5 GiB rows skipped in --quick`);
@@ -89,6 +121,13 @@ export async function coldRead(ctx: BenchContext): Promise<void> {
     return;
   }
   const curlBig = await curlFull(ctx, big);
-  const rcloneBig = (await rcloneRead(ctx, big)).cold;
-  await wandbfsCold(ctx, big, 'cat', rcloneBig, curlBig);
+  const rcloneBig = pairedRclone(ctx, big);
+  const bars = { paired: rcloneBig.spec.id, baseline: (await rcloneRead(ctx, big)).cold };
+  const catBig = await wandbfsColdRow(ctx, big, 'cat', bars, curlBig);
+  if (!catBig) return;
+  try {
+    await measureAlternating(ctx, [catBig, rcloneBig], ctx.opts.runs);
+  } finally {
+    await rcloneBig.cleanup();
+  }
 }
