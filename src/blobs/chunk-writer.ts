@@ -56,10 +56,14 @@ export class ChunkWriter {
   private markTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
+  private readonly inline: InlineWrites;
+
   private constructor(
     private readonly o: ChunkWriterOptions,
     private readonly fh: FileHandle,
-  ) {}
+  ) {
+    this.inline = o.inline ?? inlineWrites;
+  }
 
   /**
    * Opens (or resumes) the partial file at its full size. `kept` is false when the chunks an index
@@ -103,7 +107,6 @@ export class ChunkWriter {
     onBytes: (n: number) => void,
     onWritten: (n: number) => void,
   ): Promise<void> {
-    const inline = this.o.inline ?? inlineWrites;
     const pool = sharedPool(this.o.writeBatchBytes);
     const buf = pool.take();
     let fill = 0;
@@ -128,8 +131,13 @@ export class ChunkWriter {
           }
           received += chunk.length;
           onBytes(chunk.length);
-          const direct = chunk.length >= buf.length || inline.allowed(chunk.length, performance.now());
-          if (fill === 0 && direct) return write(chunk, chunk.length);
+          // an empty batch and a delivery a batch long, or writes running inline: no gathering
+          if (
+            fill === 0 &&
+            (chunk.length >= buf.length || this.inline.allowed(chunk.length, performance.now()))
+          ) {
+            return write(chunk, chunk.length);
+          }
           let off = 0;
           while (off < chunk.length) {
             const n = Math.min(buf.length - fill, chunk.length - off);
@@ -212,16 +220,15 @@ export class ChunkWriter {
   }
 
   private async writeAll(buf: Buffer, len: number, pos: number): Promise<void> {
-    const inline = this.o.inline ?? inlineWrites;
     let off = 0;
     while (off < len) {
       if (this.closed) throw new AbortedError('fill job file closed');
       try {
         const t0 = performance.now();
-        if (inline.allowed(len - off, t0)) {
+        if (this.inline.allowed(len - off, t0)) {
           off += writeSync(this.fh.fd, buf, off, len - off, pos + off);
           const t1 = performance.now();
-          inline.took(t1 - t0, t1);
+          this.inline.took(t1 - t0, t1);
         } else {
           const { bytesWritten } = await this.fh.write(buf, off, len - off, pos + off);
           off += bytesWritten;
