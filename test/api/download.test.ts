@@ -34,7 +34,8 @@ describe('ranged downloads (demo fixture)', () => {
     assert.ok(big.file.sizeBytes > 2 * 1024 * 1024, 'a multi-MiB file to test with');
   });
   after(async () => fake.close());
-  beforeEach(() => {
+  beforeEach(async () => {
+    await fake.settled();
     fake.resetFaults();
     fake.resetCounters();
   });
@@ -196,7 +197,9 @@ describe('ranged downloads (demo fixture)', () => {
     const src = api.rangeSource(loc(big.run, big.file.name), 'big');
     const holder = new AbortController();
     const blocking = readRange(src, 0, 1000, holder.signal);
-    while ((fake.counters.inFlight.storage ?? 0) < 1) await sleep(5);
+    // This test's own request on the server, not just any response still open: started later, it
+    // could reach the server after holder.abort() and land in the next test's counters.
+    while ((fake.counters.requests.storage ?? 0) < 1) await sleep(5);
     const ac = new AbortController();
     const queued = readRange(src, 0, 1000, ac.signal);
     await sleep(20);

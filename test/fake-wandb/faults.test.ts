@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { Agent, get } from 'node:http';
 import { after, afterEach, before, test } from 'node:test';
 import { startFakeWandb, type FakeWandb } from './server.js';
 import { gql, runFileDirectUrl } from './test-client.js';
@@ -150,6 +151,32 @@ test('stall sends headers and some bytes, then never finishes', async () => {
   );
   clearTimeout(timer);
   assert.equal(got, 1000);
+});
+
+test('stall: a range that ends before the stall point is answered whole, and the socket serves more', async () => {
+  const f = await runFileDirectUrl(s, E, P, R, PNG);
+  s.faults.storage.stall = true;
+  s.faults.storage.stallAfterBytes = 1000;
+  // One keep-alive socket: a response left open after its last byte would hold the second one.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (const range of ['bytes=0-499', 'bytes=500-999']) {
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = get(f.directUrl, { agent, headers: { range }, timeout: 3000 }, (res) => {
+          assert.equal(res.statusCode, 206);
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error(`no answer to ${range} within 3 s`)));
+        req.on('error', reject);
+      });
+      assert.equal(body.length, 500, range);
+    }
+  } finally {
+    agent.destroy();
+  }
 });
 
 test('expireUrls makes every signed URL answer 403', async () => {

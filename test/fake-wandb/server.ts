@@ -78,6 +78,11 @@ export interface FakeWandb {
   readonly live: LiveObjects;
   /** zeroes counters and pageWeightStats */
   resetCounters(): void;
+  /**
+   * Resolves once no GraphQL or storage response is open: a request the previous test aborted is
+   * closed on this side a little later, and its close must not land in the next test's counters.
+   */
+  settled(timeoutMs?: number): Promise<void>;
   /** restores every fault, page weight and listing knob to its default and re-seeds the fault PRNG */
   resetFaults(): void;
   /** stop listening and destroy open sockets (an outage); state and port are kept */
@@ -143,6 +148,17 @@ class FakeWandbServer implements FakeWandb {
   resetCounters(): void {
     resetCounters(this.counters);
     Object.assign(this.pageWeightStats, emptyPageWeightStats());
+  }
+
+  async settled(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const open = (): number => this.counters.inFlight.graphql + this.counters.inFlight.storage;
+    while (open() > 0) {
+      if (Date.now() > deadline) {
+        throw new Error(`fake-wandb: ${open()} responses still open after ${timeoutMs} ms`);
+      }
+      await sleep(5);
+    }
   }
 
   resetFaults(): void {

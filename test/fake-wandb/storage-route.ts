@@ -200,7 +200,10 @@ async function sendBody(
       if (ahead > 0) await sleep(ahead);
     }
   }
-  if (stallAt !== null && !res.destroyed) {
+  // A range that ends before the stall point is answered whole: a response left open after its
+  // last byte holds every later request on that keep-alive socket behind it (30 s, until the
+  // client's header timeout), which no real store does.
+  if (stallAt !== null && pos < end && !res.destroyed) {
     // Headers and some bytes are out; the rest never comes. Only the client or stop() ends this.
     res.flushHeaders();
     await waitClosed(res);
