@@ -1,7 +1,9 @@
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { IntegrityError } from './errors.js';
 import type { FillJob } from './fill-job.js';
 import { fetchInto } from './fetch-into.js';
+import { inlineReads, type InlineIo } from './inline-io.js';
 import { SequentialWindow } from './sequential-window.js';
 import type { RangeSource } from './types.js';
 
@@ -9,7 +11,7 @@ import type { RangeSource } from './types.js';
 export interface ReadBackend {
   readonly kind: 'warm' | 'fill' | 'stream' | 'follow';
   read(buf: Buffer, length: number, position: number): Promise<number>;
-  /** The read answered at once from memory, or null (then `read`); only where that is cheap. */
+  /** The read answered at once (memory, an inline pread), or null (then `read`); only where cheap. */
   readSync?(buf: Buffer, length: number, position: number): number | null;
   close(): Promise<void>;
   /**
@@ -20,14 +22,19 @@ export interface ReadBackend {
   successor?(nowMs: number): 'committed' | 'reopen' | null;
 }
 
-/** A complete blob on disk: preads, a window at a time for sequential readers. */
+/**
+ * A complete blob on disk. While the disk keeps up (inline-io.ts), each read is one pread straight
+ * into the kernel's buffer on this thread: no hop to libuv's pool, no copy out of a window. After a
+ * slow one, reads go to the pool, a 1 MiB window at a time for sequential readers.
+ */
 export class WarmBackend implements ReadBackend {
   readonly kind = 'warm';
   private closed = false;
   private readonly window: SequentialWindow;
   constructor(
     private readonly fh: FileHandle,
-    sizeBytes: number,
+    private readonly sizeBytes: number,
+    private readonly inline: InlineIo = inlineReads,
   ) {
     this.window = new SequentialWindow(fh, sizeBytes);
   }
@@ -37,7 +44,18 @@ export class WarmBackend implements ReadBackend {
   }
 
   readSync(buf: Buffer, length: number, position: number): number | null {
-    return this.closed ? null : this.window.readSync(buf, length, position);
+    if (this.closed) return null;
+    const t0 = performance.now();
+    if (!this.inline.allowed(length, t0)) return this.window.readSync(buf, length, position);
+    let n: number;
+    try {
+      n = readSync(this.fh.fd, buf, 0, Math.min(length, this.sizeBytes - position), position);
+    } catch {
+      return null; // the async read meets the same error and maps it
+    }
+    const t1 = performance.now();
+    this.inline.took(t1 - t0, t1);
+    return n;
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.js';
 import { sharedPool } from './buffer-pool.js';
 import { DiskFullError, IntegrityError } from './errors.js';
 import { readFully, readFullySync } from './fs-util.js';
-import { inlineWrites, type InlineWrites } from './inline-writes.js';
+import { inlineWrites, type InlineIo } from './inline-io.js';
 import type { RangeSource } from './types.js';
 
 /**
@@ -42,7 +42,7 @@ export interface ChunkWriterOptions {
   log: Logger;
   nowMs: () => number;
   /** where writes run (default: the process's policy; tests pass their own) */
-  inline?: InlineWrites;
+  inline?: InlineIo;
 }
 
 /**
@@ -56,7 +56,7 @@ export class ChunkWriter {
   private markTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  private readonly inline: InlineWrites;
+  private readonly inline: InlineIo;
 
   private constructor(
     private readonly o: ChunkWriterOptions,
@@ -92,7 +92,7 @@ export class ChunkWriter {
   /**
    * Downloads [start, end) from `source` into the file; `onWritten(n)` after each batch reports how
    * many bytes from `start` are written. Throws IntegrityError on a short or long response.
-   * While writes run inline (see inline-writes.ts), each delivery (a socket read, <= 64 KiB) is
+   * While writes run inline (see inline-io.ts), each delivery (a socket read, <= 64 KiB) is
    * written as it is: gathering them first cost a memmove, and perf put ~3.5x as many samples in
    * the kernel's copy of our 1 MiB batches into the page cache as in the bare floor's copy of its
    * socket reads (bench/bare-cold-read.ts, issue 15): a batch's start has left the CPU cache.

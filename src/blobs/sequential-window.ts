@@ -20,13 +20,12 @@ interface Window {
 }
 
 /**
- * Sequential reads of a complete blob file, one 1 MiB pread per eight FUSE reads, the next window
- * loading while the reader is in the current one. Each pread is a hand-off to libuv's pool and back,
- * which costs more than copying 128 KiB. Loading ahead alone changed nothing measurable; what lets a
- * remounted cache read as fast as the bench's passthrough is that nearly every request then finds
- * its window loaded and is answered by `readSync`, without the async chain. Random readers keep one
- * pread per request (a 4 KiB read must not become 1 MiB), and so does every reader once MAX_WINDOWS
- * buffers are out.
+ * Sequential reads of a complete blob file while reads run in the pool (WarmBackend: after a slow
+ * inline read), one 1 MiB pread per eight FUSE reads, the next window loading while the reader is
+ * in the current one. Each pread is a hand-off to libuv's pool and back, which costs more than
+ * copying 128 KiB; nearly every request then finds its window loaded and is answered by `readSync`,
+ * without the async chain. Random readers keep one pread per request (a 4 KiB read must not become
+ * 1 MiB), and so does every reader once MAX_WINDOWS buffers are out.
  */
 export class SequentialWindow {
   /** At most WINDOWS_PER_READER; a window object is never reused, so a stale reference is detectable. */

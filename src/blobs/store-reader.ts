@@ -54,7 +54,7 @@ export class StoreReader implements BlobReader {
     }
   }
 
-  /** `read` without a promise when the current backend has the bytes in memory; else null. */
+  /** `read` without a promise when the current backend can answer at once; else null. */
   readSync(buf: Buffer, length: number, position: number): number | null {
     if (this.closed || this.switching || !this.backend.readSync) return null;
     if (this.backend.successor?.(this.host.nowMs())) return null; // the async path switches

@@ -46,8 +46,8 @@ export interface BlobReader {
   /** Reads up to `length` bytes at `position` into `buf` (from offset 0); returns bytes read, 0 at EOF. */
   read(buf: Buffer, length: number, position: number): Promise<number>;
   /**
-   * The same read answered at once when its bytes are already in memory (a cached blob's window),
-   * else null and nothing happened: the caller then uses `read`.
+   * The same read answered at once when that is cheap (a cached blob: an inline pread or a loaded
+   * window), else null and nothing happened: the caller then uses `read`.
    */
   readSync?(buf: Buffer, length: number, position: number): number | null;
   /** Unpins the blob; idempotent. */

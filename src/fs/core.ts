@@ -191,7 +191,7 @@ export class FsCore {
     return fh;
   }
 
-  /** A read answered without a promise when its bytes are in memory, else null: then `read`. */
+  /** A read answered without a promise when that is cheap (a cached blob), else null: then `read`. */
   readSync(fh: number, buf: Buffer, length: number, position: number): number | null {
     const h = this.handles.get(fh);
     if (!h) return null;

@@ -153,8 +153,8 @@ function dropLate(ctx: WrapContext, op: string, path: string, free: () => Promis
 type ReadArgs = [path: string, fh: number, buf: Buffer, length: number, position: number];
 
 /**
- * wrap() for `read`, with a synchronous first try: `fast` answers a request whose bytes are already
- * in memory (a cached blob streaming out) or returns null, and only then does the request take the
+ * wrap() for `read`, with a synchronous first try: `fast` answers a request it can answer at once
+ * (a cached blob's inline pread, a loaded window) or returns null, and only then does the request take the
  * wrapped async path with its deadline and promise chain. A throw from `fast` also falls through,
  * so every failure is reported by the one path that maps it to an errno.
  */

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { BufferPool, sharedPool } from '../../src/blobs/buffer-pool.js';
 import { ChunkWriter } from '../../src/blobs/chunk-writer.js';
-import { InlineWrites, SLOW_WRITE_MS } from '../../src/blobs/inline-writes.js';
+import { InlineIo, SLOW_WRITE_MS, WRITE_LIMITS } from '../../src/blobs/inline-io.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { RangeSource } from '../../src/blobs/types.js';
 
@@ -41,7 +41,7 @@ describe('ChunkWriter', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function writer(inline?: InlineWrites): Promise<{ w: ChunkWriter; path: string }> {
+  async function writer(inline?: InlineIo): Promise<{ w: ChunkWriter; path: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'wandbfs-chunk-writer-'));
     dirs.push(dir);
     const path = join(dir, 'blob.partial');
@@ -61,15 +61,15 @@ describe('ChunkWriter', () => {
   }
 
   /** a policy that sends writes to the pool, as after a slow inline write */
-  function pooledWrites(): InlineWrites {
-    const p = new InlineWrites();
+  function pooledWrites(): InlineIo {
+    const p = new InlineIo(WRITE_LIMITS);
     p.took(SLOW_WRITE_MS + 1, performance.now());
     return p;
   }
 
   for (const mode of ['inline', 'pool'] as const) {
     it(`writes small, odd and batch-sized deliveries in place and reuses its pooled buffer (${mode} writes)`, async () => {
-      const { w, path } = await writer(mode === 'pool' ? pooledWrites() : new InlineWrites());
+      const { w, path } = await writer(mode === 'pool' ? pooledWrites() : new InlineIo(WRITE_LIMITS));
       const pool = sharedPool(BATCH);
       const idleBefore = pool.idle;
       const written: number[] = [];
@@ -143,10 +143,10 @@ describe('ChunkWriter', () => {
   });
 });
 
-describe('InlineWrites', () => {
+describe('InlineIo', () => {
   it('runs writes up to 1 MiB inline until one is slow, then sends them to the pool for a while', async () => {
-    const { ASYNC_FOR_MS, INLINE_WRITE_MAX_BYTES } = await import('../../src/blobs/inline-writes.js');
-    const p = new InlineWrites();
+    const { ASYNC_FOR_MS, INLINE_WRITE_MAX_BYTES } = await import('../../src/blobs/inline-io.js');
+    const p = new InlineIo(WRITE_LIMITS);
     assert.ok(p.allowed(64 * KiB, 1000));
     assert.ok(p.allowed(INLINE_WRITE_MAX_BYTES, 1000));
     assert.ok(!p.allowed(INLINE_WRITE_MAX_BYTES + 1, 1000), 'a larger write always goes to the pool');
@@ -156,6 +156,18 @@ describe('InlineWrites', () => {
     assert.ok(!p.allowed(64 * KiB, 2001), 'after a slow write, writes go to the pool');
     assert.ok(!p.allowed(64 * KiB, 2000 + ASYNC_FOR_MS - 1));
     assert.ok(p.allowed(64 * KiB, 2000 + ASYNC_FOR_MS), 'and come back inline after ASYNC_FOR_MS');
+  });
+
+  it('reads: FUSE-sized reads inline until one takes over SLOW_READ_MS', async () => {
+    const { ASYNC_FOR_MS, READ_LIMITS, SLOW_READ_MS } = await import('../../src/blobs/inline-io.js');
+    const p = new InlineIo(READ_LIMITS);
+    assert.ok(p.allowed(128 * KiB, 1000));
+    assert.ok(!p.allowed(128 * KiB + 1, 1000), 'a read larger than FUSE sends goes to the pool');
+    p.took(SLOW_READ_MS, 1000);
+    assert.ok(p.allowed(4 * KiB, 1001));
+    p.took(SLOW_READ_MS + 0.1, 2000);
+    assert.ok(!p.allowed(4 * KiB, 2001), 'after a slow read, reads go to the pool');
+    assert.ok(p.allowed(4 * KiB, 2000 + ASYNC_FOR_MS));
   });
 });
 
