@@ -2,12 +2,14 @@
  * The binding's ceiling: a minimal fuse-native passthrough of a local directory (open → fd,
  * read → fs.read). Run as a child process (a process must never make sync fs calls into its own mount):
  *
- *   node dist/bench/passthrough-fs.js <source-dir> <mountpoint> [--kernel-cache]
+ *   node dist/bench/passthrough-fs.js <source-dir> <mountpoint> [--kernel-cache] [--sync-reads]
  *
  * Without --kernel-cache every read enters JavaScript (the page cache is dropped at each open); with it,
- * `kernel_cache` plus long attr/entry timeouts let re-reads come from the page cache.
+ * `kernel_cache` plus long attr/entry timeouts let re-reads come from the page cache. With
+ * --sync-reads each read is a `readSync` straight into the kernel's buffer on the main thread: the
+ * fastest a fuse-native program serves a page-cached file, the ceiling of wandbfs's cached reads.
  */
-import { close, lstat, open, read, readdir } from 'node:fs';
+import { close, lstat, open, read, readdir, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fuse, fuseWithRawOptions, serveUntilSignalled, type FuseStat } from './lib/fuse.js';
 
@@ -18,10 +20,11 @@ function errno(err: NodeJS.ErrnoException | null): number {
 function main(): void {
   const [source, mnt, ...flags] = process.argv.slice(2);
   if (!source || !mnt) {
-    process.stderr.write('usage: passthrough-fs <source-dir> <mountpoint> [--kernel-cache]\n');
+    process.stderr.write('usage: passthrough-fs <source-dir> <mountpoint> [--kernel-cache] [--sync-reads]\n');
     process.exit(2);
   }
   const kernelCache = flags.includes('--kernel-cache');
+  const syncReads = flags.includes('--sync-reads');
   const src = (p: string): string => join(source, p);
 
   const fuse = fuseWithRawOptions(
@@ -56,6 +59,15 @@ function main(): void {
         close(fd, () => cb(0));
       },
       read(_path, fd, buf, len, pos, cb) {
+        if (syncReads) {
+          let n: number;
+          try {
+            n = readSync(fd, buf, 0, len, pos);
+          } catch (err) {
+            return cb(errno(err as NodeJS.ErrnoException));
+          }
+          return cb(n);
+        }
         read(fd, buf, 0, len, pos, (err, n) => cb(err ? errno(err) : n));
       },
     },

@@ -7,11 +7,16 @@ import { makeTempDir } from './tmp.js';
 
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 
-export async function mountPassthrough(sourceDir: string, kernelCache: boolean): Promise<MountedDaemon> {
-  const { path } = await makeTempDir(kernelCache ? 'pt-kc' : 'pt');
+export async function mountPassthrough(
+  sourceDir: string,
+  kernelCache: boolean,
+  syncReads = false,
+): Promise<MountedDaemon> {
+  const { path } = await makeTempDir(kernelCache ? 'pt-kc' : syncReads ? 'pt-sync' : 'pt');
   const mnt = join(path, 'mnt');
   const args = [join(benchDir, 'passthrough-fs.js'), sourceDir, mnt];
   if (kernelCache) args.push('--kernel-cache');
+  if (syncReads) args.push('--sync-reads');
   await mkdir(mnt);
   return mountDaemon('passthrough-fs', process.execPath, args, mnt);
 }
