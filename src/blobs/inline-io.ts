@@ -45,8 +45,18 @@ export const READ_LIMITS: InlineLimits = {
 
 export class InlineIo {
   private asyncUntilMs = 0;
+  private readonly listeners = new Set<(tookMs: number) => void>();
 
   constructor(readonly limits: InlineLimits) {}
+
+  /**
+   * `fn` hears of each slow call, i.e. each switch to the pool (none follows for asyncForMs, so at
+   * most one per that long): a slow cache disk should say so in the log. Returns the unsubscribe.
+   */
+  onSlow(fn: (tookMs: number) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
 
   /** May a call of `bytes` run on this thread now? */
   allowed(bytes: number, nowMs: number): boolean {
@@ -55,7 +65,9 @@ export class InlineIo {
 
   /** An inline call took `tookMs`: a slow one sends calls to the pool for a while. */
   took(tookMs: number, nowMs: number): void {
-    if (tookMs > this.limits.slowMs) this.asyncUntilMs = nowMs + this.limits.asyncForMs;
+    if (tookMs <= this.limits.slowMs) return;
+    this.asyncUntilMs = nowMs + this.limits.asyncForMs;
+    for (const fn of this.listeners) fn(tookMs);
   }
 }
 

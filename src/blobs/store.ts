@@ -11,6 +11,7 @@ import { BlobIndex } from './blob-index.js';
 import { CacheClosedError, IntegrityError } from './errors.js';
 import { planEviction } from './evict-policy.js';
 import type { FillJob } from './fill-job.js';
+import { inlineReads, inlineWrites } from './inline-io.js';
 import { cleanupLeftovers } from './leftovers.js';
 import { blobPath } from './path.js';
 import { ReadSources } from './read-sources.js';
@@ -123,9 +124,18 @@ class Store implements BlobStore {
   private readonly flushTimer: NodeJS.Timeout;
   private readonly cleanup: Promise<void>;
   private closed = false;
+  private readonly unsubscribeSlowIo: (() => void)[];
 
   constructor(opts: BlobCacheOptions) {
     this.log = (opts.log ?? silentLogger).child('blobs');
+    const slow = (what: string) => (tookMs: number) =>
+      this.log.info(
+        `cache disk slow: ${what} took ${Math.round(tookMs)} ms; going through the thread pool for a while`,
+      );
+    this.unsubscribeSlowIo = [
+      inlineReads.onSlow(slow('a read of a cached blob')),
+      inlineWrites.onSlow(slow('a write to a download')),
+    ];
     this.clock = opts.clock ?? systemClock;
     this.o = {
       dir: opts.dir,
@@ -204,6 +214,7 @@ class Store implements BlobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const off of this.unsubscribeSlowIo) off();
     clearInterval(this.flushTimer);
     await Promise.allSettled([...this.jobs.values()].map((j) => j.cancel()));
     await this.idle();

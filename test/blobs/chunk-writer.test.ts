@@ -169,6 +169,19 @@ describe('InlineIo', () => {
     assert.ok(!p.allowed(4 * KiB, 2001), 'after a slow read, reads go to the pool');
     assert.ok(p.allowed(4 * KiB, 2000 + ASYNC_FOR_MS));
   });
+
+  it('tells its listeners of each slow call (each switch to the pool), until they unsubscribe', () => {
+    const p = new InlineIo(WRITE_LIMITS);
+    const heard: number[] = [];
+    const off = p.onSlow((ms) => heard.push(ms));
+    p.took(SLOW_WRITE_MS, 1000);
+    assert.deepEqual(heard, [], 'a call at the limit is not slow');
+    p.took(SLOW_WRITE_MS + 3, 2000);
+    assert.deepEqual(heard, [SLOW_WRITE_MS + 3]);
+    off();
+    p.took(SLOW_WRITE_MS + 4, 40_000);
+    assert.deepEqual(heard, [SLOW_WRITE_MS + 3], 'no word after unsubscribing');
+  });
 });
 
 describe('BufferPool', () => {
