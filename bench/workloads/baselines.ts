@@ -210,7 +210,7 @@ export function rcloneRead(
       remount: `b.rclone.remount.${f.name}`,
     };
     const url = ctx.net.server.url;
-    const read = (mnt: string): Promise<number> => readThrough(join(mnt, f.name), f.sizeBytes, f.readBytes);
+    const read = (mnt: string): Promise<number> => readNetFile(mnt, f);
     const cold = rcloneColdSampler(ctx, f);
     await measure(
       ctx,
@@ -282,7 +282,7 @@ export function rcloneColdSampler(
     last.remove = null;
     const m = await mountRclone(ctx.net.server.url);
     try {
-      return await readThrough(join(m.mnt, f.name), f.sizeBytes, f.readBytes);
+      return await readNetFile(m.mnt, f);
     } finally {
       await m.stop();
       last.cache = m.cacheDir;
@@ -290,4 +290,9 @@ export function rcloneColdSampler(
     }
   };
   return { sample, last };
+}
+
+/** MB/s of reading `f` (or its first readBytes) through an rclone mount of the bench's HTTP index. */
+function readNetFile(mnt: string, f: NetFile): Promise<number> {
+  return readThrough(join(mnt, f.name), f.sizeBytes, f.readBytes);
 }

@@ -94,11 +94,11 @@ export async function warmRead(ctx: BenchContext): Promise<void> {
   // inode's page cache, which a mount reused across samples would not pay (on this VM the balloon's
   // free page reporting hands freed pages back to the host, so fresh ones are slow to touch).
   const catThroughNew = async (syncReads: boolean): Promise<number> => {
-    const pt = await mountPassthrough(ctx.local.dir, false, syncReads);
+    const mount = await mountPassthrough(ctx.local.dir, false, syncReads);
     try {
-      return mbPerSec(local.sizeBytes, await catSeconds(join(pt.mnt, local.name)));
+      return mbPerSec(local.sizeBytes, await catSeconds(join(mount.mnt, local.name)));
     } finally {
-      await pt.stop();
+      await mount.stop();
     }
   };
   try {
