@@ -1,11 +1,11 @@
 import type { BlobCache, BlobReader, RangeSource } from '../blobs/types.js';
-import type { FileContent, FileNode, MetaTree, Node, NodeKind } from '../meta/types.js';
+import type { FileContent, FileNode, MetaTree, Node } from '../meta/types.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { digestKey } from '../core/digest.js';
 import { errorMessage } from '../core/errors.js';
-import { makeStat, statFor, typeOnlyStat, type FuseStat, type Owner } from './attrs.js';
+import { makeStat, statFor, type FuseStat, type Owner } from './attrs.js';
 import {
   BadHandleError,
   IsADirectoryError,
@@ -20,6 +20,7 @@ import {
   UnreadableError,
 } from './errors.js';
 import { copyBytes, HandleTable, type BlobHandle, type Handle } from './handles.js';
+import { toListing, type DirListing } from './listing.js';
 import { isContentMismatch, relistAfterMismatch, type RelistDeps } from './relist.js';
 import { renderStatus, StatusSnapshots } from './status-file.js';
 import { StatusOverlay, type FsTree } from './status-overlay.js';
@@ -51,11 +52,6 @@ export interface FsCoreOptions {
   clock?: Clock;
   /** Extra status.json fields (API counters, throttling); must hold no secrets. */
   statusExtra?: () => Record<string, unknown>;
-}
-
-export interface DirListing {
-  names: string[];
-  stats: FuseStat[];
 }
 
 export interface StatfsResult {
@@ -127,6 +123,12 @@ export class FsCore {
     return this.statOf(await this.node(path));
   }
 
+  /** getattr answered from memory without a promise, or null: then `getattr`. */
+  getattrCached(path: string): FuseStat | null {
+    const node = this.tree.lookupCached(path);
+    return node ? this.statOf(node) : null;
+  }
+
   /**
    * A blob over the verify-before-serve size is read while it downloads; if it then fails its digest
    * check, the kernel may hold the wrong bytes in its page cache, which auto_cache keeps across opens
@@ -150,23 +152,9 @@ export class FsCore {
       if (node) throw new NotADirectoryError(path);
       throw new NoEntryError(path);
     }
-    const out: { name: string; kind: NodeKind }[] = [];
-    for (const e of entries) {
-      // A name fuse-native cannot pass (non-string) would hang the caller; a bad name would corrupt
-      // the listing. The metadata layer should never produce one, so say so loudly and skip it.
-      if (
-        typeof e.name !== 'string' ||
-        e.name === '' ||
-        e.name === '.' ||
-        e.name === '..' ||
-        /[/\0]/.test(e.name)
-      ) {
-        this.o.log.warn('skipping invalid directory entry name', { path, name: String(e.name) });
-        continue;
-      }
-      out.push(e);
-    }
-    return this.listing(out);
+    return toListing(entries, this.o.owner, (name) =>
+      this.o.log.warn('skipping invalid directory entry name', { path, name }),
+    );
   }
 
   /**
@@ -275,8 +263,20 @@ export class FsCore {
     return Buffer.from(v, 'utf8');
   }
 
+  /** A user.* xattr answered from memory, or null: then `getxattr` (which also reports a missing one). */
+  getxattrCached(path: string, name: string): Buffer | null {
+    const v = name.startsWith('user.') ? this.tree.lookupCached(path)?.xattrs[name] : undefined;
+    return v === undefined ? null : Buffer.from(v, 'utf8');
+  }
+
   async listxattr(path: string): Promise<string[]> {
-    return Object.keys(await this.xattrs(path)).filter((k) => k.startsWith('user.'));
+    return userNames(await this.xattrs(path));
+  }
+
+  /** listxattr answered from memory, or null: then `listxattr`. */
+  listxattrCached(path: string): string[] | null {
+    const node = this.tree.lookupCached(path);
+    return node ? userNames(node.xattrs) : null;
   }
 
   /** Used by mount shutdown: closes every reader still open (their blobs get unpinned). */
@@ -368,16 +368,6 @@ export class FsCore {
     return node;
   }
 
-  private listing(entries: { name: string; kind: NodeKind }[]): DirListing {
-    const names = ['.', '..'];
-    const stats = [typeOnlyStat('dir', this.o.owner), typeOnlyStat('dir', this.o.owner)];
-    for (const e of entries) {
-      names.push(e.name);
-      stats.push(typeOnlyStat(e.kind, this.o.owner));
-    }
-    return { names, stats };
-  }
-
   /** The document behind /.wandbfs/status.json: this mount's counters at this moment. */
   private statusDocument(): Buffer {
     return renderStatus({
@@ -393,4 +383,8 @@ export class FsCore {
       extra: this.o.statusExtra?.() ?? {},
     });
   }
+}
+
+function userNames(xattrs: Record<string, string>): string[] {
+  return Object.keys(xattrs).filter((k) => k.startsWith('user.'));
 }

@@ -1,7 +1,7 @@
 import type { FsCore } from './core.js';
 import { Errno } from './errno.js';
 import { ReadOnlyError } from './errors.js';
-import { wrap, wrapRead, type FuseCallback, type WrapContext } from './wrap.js';
+import { wrap, wrapCached, wrapRead, type FuseCallback, type WrapContext } from './wrap.js';
 
 type Handler = (...args: never[]) => void;
 
@@ -18,11 +18,20 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
     wrap(ctx, op, 'void', async (path: unknown) => {
       throw new ReadOnlyError(op, typeof path === 'string' ? path : '');
     });
-  const getxattr = wrap(ctx, 'getxattr', 'value', (p: string, name: string, _pos: number) =>
-    core.getxattr(p, name),
+  // getattr and the xattr ops answer a path resolved before from memory, without a promise
+  const getxattr = wrapCached(
+    ctx,
+    'getxattr',
+    (p: string, name: string, _pos: number) => core.getxattrCached(p, name),
+    (p: string, name: string, _pos: number) => core.getxattr(p, name),
   );
   return {
-    getattr: wrap(ctx, 'getattr', 'value', (p: string) => core.getattr(p)),
+    getattr: wrapCached(
+      ctx,
+      'getattr',
+      (p: string) => core.getattrCached(p),
+      (p: string) => core.getattr(p),
+    ),
     readdir: wrap(ctx, 'readdir', 'values', async (p: string) => {
       const l = await core.readdir(p);
       return [l.names, l.stats];
@@ -53,7 +62,12 @@ export function makeHandlers(core: FsCore, ctx: WrapContext): Record<string, Han
       ctx.stats.errors.ENODATA = (ctx.stats.errors.ENODATA ?? 0) + 1;
       cb(Errno.ENODATA);
     },
-    listxattr: wrap(ctx, 'listxattr', 'value', (p: string) => core.listxattr(p)),
+    listxattr: wrapCached(
+      ctx,
+      'listxattr',
+      (p: string) => core.listxattrCached(p),
+      (p: string) => core.listxattr(p),
+    ),
     // Defence in depth: the `ro` mount option makes the kernel refuse these before they reach us.
     write: rofs('write'),
     create: rofs('create'),

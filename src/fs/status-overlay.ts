@@ -8,6 +8,8 @@ import type { StatusSnapshots } from './status-file.js';
 export interface FsTree {
   /** The node at `path`, or null when nothing is there. */
   lookup(path: string): Promise<Node | null>;
+  /** The node at `path` when memory alone can tell, else undefined (see MetaTree.lookupCached). */
+  lookupCached(path: string): Node | undefined;
   /** The children of the directory at `path`, or null when `path` is not a directory. */
   readdir(path: string): Promise<DirEntry[] | null>;
   opened(node: FileNode): void;
@@ -32,7 +34,7 @@ function snapshotName(n: number): string {
  */
 export class StatusOverlay implements FsTree {
   constructor(
-    private readonly inner: Pick<MetaTree, 'lookup' | 'readdir'>,
+    private readonly inner: Pick<MetaTree, 'lookup' | 'lookupCached' | 'readdir'>,
     private readonly snapshots: StatusSnapshots,
     private readonly startedAtMs: number,
     private readonly now: () => number,
@@ -57,6 +59,11 @@ export class StatusOverlay implements FsTree {
       sizeBytes: snap.bytes.length,
       content: { type: 'generated', bytes: snap.bytes },
     });
+  }
+
+  /** Status paths are built per call (status.json moves on), so only the inner tree's are cached. */
+  lookupCached(path: string): Node | undefined {
+    return StatusOverlay.owns(path) ? undefined : this.inner.lookupCached?.(path);
   }
 
   async readdir(path: string): Promise<DirEntry[] | null> {

@@ -150,6 +150,48 @@ function dropLate(ctx: WrapContext, op: string, path: string, free: () => Promis
     );
 }
 
+/** Replies a result a synchronous first try produced: counted, and never thrown back into libfuse. */
+function replyNow(
+  ctx: WrapContext,
+  op: string,
+  path: string,
+  cb: FuseCallback,
+  ...reply: [number, ...unknown[]]
+): void {
+  ctx.stats.ops++;
+  try {
+    cb(...reply);
+  } catch (err) {
+    ctx.log.error('fuse reply rejected', { op, path, error: errorMessage(err) });
+  }
+}
+
+/**
+ * wrap() for an op memory can often answer at once (a warm getattr or getxattr): `fast` returns the
+ * value or null, and only then does the request take the wrapped async path with its deadline and
+ * promise chain, which also reports every failure (a throw from `fast` falls through to it).
+ */
+export function wrapCached<A extends unknown[]>(
+  ctx: WrapContext,
+  op: string,
+  fast: (...args: A) => unknown,
+  slow: (...args: A) => Promise<unknown>,
+): (...args: [...A, FuseCallback]) => void {
+  const wrapped = wrap(ctx, op, 'value', slow);
+  return (...all: [...A, FuseCallback]) => {
+    const args = all.slice(0, -1) as unknown as A;
+    let v: unknown;
+    try {
+      v = fast(...args);
+    } catch {
+      v = null;
+    }
+    if (v === null || v === undefined) return wrapped(...all);
+    const path = typeof args[0] === 'string' ? args[0] : '';
+    replyNow(ctx, op, path, all[all.length - 1] as FuseCallback, 0, v);
+  };
+}
+
 type ReadArgs = [path: string, fh: number, buf: Buffer, length: number, position: number];
 
 /**
@@ -172,11 +214,6 @@ export function wrapRead(
       n = null;
     }
     if (n === null || !Number.isSafeInteger(n) || n < 0) return wrapped(path, fh, buf, length, position, cb);
-    ctx.stats.ops++;
-    try {
-      cb(n);
-    } catch (err) {
-      ctx.log.error('fuse reply rejected', { op: 'read', path, error: errorMessage(err) });
-    }
+    replyNow(ctx, 'read', path, cb, n);
   };
 }

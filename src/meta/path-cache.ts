@@ -34,6 +34,10 @@ export class PathCache {
     return this.generation;
   }
 
+  get capacity(): number {
+    return this.maxEntries;
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -5,7 +5,7 @@ import type { Db } from '../core/db.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ARTIFACT_KINDS } from './dirs/artifacts.js';
 import { ENTITY_KINDS } from './dirs/entities.js';
-import type { Ctx, KindTable, Listing, PathKind, TreeEnv } from './dirs/kind.js';
+import type { Ctx, KindTable, Listing, PathKind, ResolvedEntry, TreeEnv } from './dirs/kind.js';
 import { LINK_KINDS } from './dirs/link.js';
 import { RUN_ARTIFACT_KINDS } from './dirs/run-artifacts.js';
 import { RUN_KINDS } from './dirs/runs.js';
@@ -47,6 +47,7 @@ export const PATH_CACHE_ENTRIES = 250_000;
 
 /** The tree plus hooks tests and the status file use. */
 export interface WandbMetaTree extends MetaTree {
+  lookupCached(path: string): Node | undefined;
   /** resolves when no fetch is in flight */
   idle(): Promise<void>;
   /** fetches started since construction (foreground and background) */
@@ -117,12 +118,21 @@ class Tree implements WandbMetaTree {
 
   async lookup(path: string): Promise<Node | null> {
     const r = await this.resolve(path);
-    if (!r) return null;
-    // a node is built for the path it was asked by; a path cached under another spelling gets its own
+    return r ? this.nodeOf(r, path) : null;
+  }
+
+  /** A node is built for the path it was asked by; a path cached under another spelling gets its own. */
+  private nodeOf(r: Resolved, path: string): Node {
     if (r.node?.path === path) return r.node;
     const node = kindOf(r.ctx).node(this.env, r.ctx, path);
     r.node = node;
     return node;
+  }
+
+  lookupCached(path: string): Node | undefined {
+    // FUSE paths are canonical, so the path is its own cache key (another spelling simply misses)
+    const r = this.cache.get(path, this.clock.nowMs());
+    return r ? this.nodeOf(r, path) : undefined;
   }
 
   async readdir(path: string): Promise<DirEntry[] | null> {
@@ -134,10 +144,28 @@ class Tree implements WandbMetaTree {
     const epoch = this.cache.epoch;
     const horizon = { atMs: r.checkAtMs };
     await this.ensureTracked(r.ctx, horizon);
-    const entries = kind.children(this.env, r.ctx);
-    if (epoch === this.cache.epoch && horizon.atMs > this.clock.nowMs())
+    const resolved = kind.resolvedChildren?.(this.env, r.ctx);
+    const entries = resolved ?? kind.children(this.env, r.ctx);
+    if (epoch === this.cache.epoch && horizon.atMs > this.clock.nowMs()) {
       r.children = { entries, checkAtMs: horizon.atMs };
+      if (resolved) this.seed(path, resolved, horizon.atMs, epoch);
+    }
     return [...entries];
+  }
+
+  /**
+   * Stores the children of the directory at `path` as resolved paths, trusted as long as the listing
+   * they came from. Not for a directory so large it would push most of the cache out.
+   */
+  private seed(path: string, children: readonly ResolvedEntry[], checkAtMs: number, epoch: number): void {
+    if (children.length > this.cache.capacity / 4) return;
+    const base = prefixPath(
+      path.split('/').filter((seg) => seg !== ''),
+      Infinity,
+    );
+    const dir = base === '/' ? '' : base;
+    const nowMs = this.clock.nowMs();
+    for (const c of children) this.cache.set(`${dir}/${c.name}`, { ctx: c.ctx, checkAtMs }, epoch, nowMs);
   }
 
   async refresh(path: string): Promise<void> {

@@ -81,6 +81,11 @@ export interface MetaStatus {
 export interface MetaTree {
   /** The node at `path`, or null when nothing is there. Never waits on the network once the parent was listed. */
   lookup(path: string): Promise<Node | null>;
+  /**
+   * The node at `path` when memory alone can tell (a path resolved before and still trusted), else
+   * undefined: then `lookup`. Lets the warm getattr and getxattr answer without a promise.
+   */
+  lookupCached?(path: string): Node | undefined;
   /** The children of the directory at `path`, or null when `path` is not a directory. */
   readdir(path: string): Promise<DirEntry[] | null>;
   /** Marks every listing under `path` stale and re-lists it now (wandbfs refresh). */

@@ -7,7 +7,7 @@ import { NoEntryError, ReadOnlyError } from '../../src/fs/errors.js';
 import { parseMountinfo } from '../../src/admin/mountinfo.js';
 import type { FsCore } from '../../src/fs/core.js';
 import { makeHandlers } from '../../src/fs/handlers.js';
-import { newOpStats, wrap, wrapRead, type WrapContext } from '../../src/fs/wrap.js';
+import { newOpStats, wrap, wrapCached, wrapRead, type WrapContext } from '../../src/fs/wrap.js';
 import { waitUntil } from '../helpers/wait.js';
 
 function ctx(deadline: number | null = null): WrapContext & { lines: string[] } {
@@ -201,6 +201,58 @@ describe('wrapRead', () => {
       async () => 5,
     );
     assert.deepEqual(await call(garbage, '/f', 3, buf, 16, 0), [[5]], 'a negative count is not a reply');
+  });
+});
+
+describe('wrapCached', () => {
+  it('replies what memory has in the same turn, without a promise or a deadline timer', () => {
+    const c = ctx(1000);
+    let slow = 0;
+    const getattr = wrapCached(
+      c,
+      'getattr',
+      (p: string) => ({ mode: p.length }),
+      async () => {
+        slow++;
+        return { mode: 0 };
+      },
+    );
+    const replies: unknown[][] = [];
+    getattr('/abc', (...r: unknown[]) => replies.push(r));
+    assert.deepEqual(replies, [[0, { mode: 4 }]], 'answered before the call returned');
+    assert.equal(slow, 0);
+    assert.equal(c.stats.ops, 1);
+    assert.equal(c.stats.inFlight, 0, 'never counted as in flight: no deadline was armed');
+  });
+
+  it('asks the async path when memory declines or throws, which reports the failure', async () => {
+    const c = ctx(1000);
+    const declined = wrapCached(
+      c,
+      'getxattr',
+      (_p: string, _n: string) => null,
+      async () => Buffer.from('v'),
+    );
+    assert.deepEqual(await call(declined, '/f', 'user.x'), [[0, Buffer.from('v')]]);
+    const threw = wrapCached(
+      c,
+      'getattr',
+      (_p: string) => {
+        throw new Error('half-built node');
+      },
+      async () => {
+        throw new NoEntryError('/f');
+      },
+    );
+    assert.deepEqual(await call(threw, '/f'), [[Errno.ENOENT]]);
+    assert.equal(c.stats.errors.ENOENT, 1, 'the async path counted its errno');
+    const undef = wrapCached(
+      c,
+      'listxattr',
+      (_p: string) => undefined,
+      async () => ['user.a'],
+    );
+    assert.deepEqual(await call(undef, '/f'), [[0, ['user.a']]], 'undefined is no reply either');
   });
 });
 

@@ -169,3 +169,44 @@ test('a cache far smaller than the tree still answers every path', async () => {
     await c.done();
   }
 });
+
+test('listing runs/ resolves its entries: lookupCached answers each run until the store is written', async () => {
+  const c = await setup();
+  try {
+    const train = '/alice/proj/runs/train';
+    assert.equal(c.tree.lookupCached(train), undefined, 'nothing is in memory before a lookup');
+    // the first listing stores what it fetched, which empties the cache: nothing is seeded yet
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs'), ['eval', 'train']);
+    assert.deepEqual(await names(c.tree, '/alice/proj/runs'), ['eval', 'train']);
+    const cached = c.tree.lookupCached(train);
+    assert.ok(cached, 'the listing put its entries in memory: no lookup of the run was made');
+    assert.equal(cached.xattrs['user.wandb.state'], 'running');
+    assert.deepEqual(cached, await c.tree.lookup(train), 'the same node a lookup builds');
+    assert.equal(c.tree.lookupCached('/alice/proj/runs//train'), undefined, 'another spelling is not cached');
+    assert.equal((await c.tree.lookup('/alice/proj/runs//train'))?.kind, 'dir', 'but resolves');
+    assert.equal(c.tree.lookupCached('/alice/proj/runs/nope'), undefined);
+
+    // a write to the store (a refresh) drops them; so does the end of the listing's TTL
+    await c.tree.refresh('/alice/proj/runs');
+    assert.equal(c.tree.lookupCached(train), undefined, 'dropped by the write');
+    await names(c.tree, '/alice/proj/runs');
+    assert.ok(c.tree.lookupCached(train), 'seeded again by the next listing');
+    c.clock.advance(60_000);
+    assert.equal(c.tree.lookupCached(train), undefined, "not trusted past the listing's TTL");
+  } finally {
+    await c.done();
+  }
+});
+
+test('a listing too large for a quarter of the cache is not put in it', async () => {
+  const c = await setup(7);
+  try {
+    await names(c.tree, '/alice/proj/runs');
+    await names(c.tree, '/alice/proj/runs');
+    // 2 runs > 7 / 4: seeding them could push out the prefixes every lookup walks through
+    assert.equal(c.tree.lookupCached('/alice/proj/runs/train'), undefined);
+    assert.equal((await c.tree.lookup('/alice/proj/runs/train'))?.kind, 'dir');
+  } finally {
+    await c.done();
+  }
+});

@@ -95,12 +95,24 @@ export interface TreeEnv {
   remoteProject(entity: string, name: string): Promise<ProjectRow | null>;
 }
 
+/** A directory entry and the context its path resolves to. */
+export interface ResolvedEntry extends DirEntry {
+  ctx: Ctx;
+}
+
 /** What the tree does with one kind of path. */
 export interface PathKind<C extends Ctx> {
   /** what `name` inside this directory is; absent for files and links */
   child?(env: TreeEnv, ctx: C, name: string): Promise<Ctx | null>;
   /** the directory's entries, read once its listings are ensured; absent when not a directory */
   children?(env: TreeEnv, ctx: C): DirEntry[];
+  /**
+   * The entries with what each resolves to, from one store read, used instead of `children` where
+   * present: readdir hands them to the path cache, so the getattr of every entry that follows a
+   * listing (`ls -l`, `find`) is a map read instead of a query per entry. Each must be what `child`
+   * would resolve that name to.
+   */
+  resolvedChildren?(env: TreeEnv, ctx: C): ResolvedEntry[];
   node(env: TreeEnv, ctx: C, path: string): Node;
   /** the listings its children come from (default: none) */
   listings?(env: TreeEnv, ctx: C): Listing[];

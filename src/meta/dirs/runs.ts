@@ -42,6 +42,12 @@ export const RUN_KINDS: KindTable<'runs' | 'run' | 'run-meta' | 'run-files' | 'r
       return run ? { kind: 'run', project: ctx.project, run } : null;
     },
     children: (env, ctx) => dirEntries(env.store.runs(ctx.project.pk)),
+    resolvedChildren: (env, { project }) =>
+      env.store.runRows(project.pk).map((run) => ({
+        name: run.fsName,
+        kind: 'dir',
+        ctx: { kind: 'run', project, run },
+      })),
     node: (_env, ctx, path) => dirNode(path, projectMtime(ctx.project), false),
     listings: (env, { project }) => [
       {

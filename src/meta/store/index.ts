@@ -191,6 +191,11 @@ export class MetaStore {
     return this.runTable.list(projectPk);
   }
 
+  /** The runs of runs/ as rows, in its order (what `runs` names). */
+  runRows(projectPk: number): RunRow[] {
+    return this.runTable.rows(projectPk);
+  }
+
   runByFsName(projectPk: number, fsName: string): RunRow | null {
     return this.runTable.byFsName(projectPk, fsName);
   }

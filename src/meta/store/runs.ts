@@ -34,6 +34,7 @@ export class Runs {
       ),
       delete: p('DELETE FROM runs WHERE project_pk = ? AND name = ?'),
       list: p('SELECT fs_name FROM runs WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
+      rows: p('SELECT * FROM runs WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
       byFs: p('SELECT * FROM runs WHERE project_pk = ? AND fs_name = ?'),
       byName: p('SELECT * FROM runs WHERE project_pk = ? AND name = ?'),
     };
@@ -107,6 +108,11 @@ export class Runs {
 
   list(projectPk: number): string[] {
     return fsNames(this.s.list.all(projectPk) as Row[]);
+  }
+
+  /** Every named run, in runs/ order: one query where a lookup per run would be one each. */
+  rows(projectPk: number): RunRow[] {
+    return (this.s.rows.all(projectPk) as Row[]).map(toRun);
   }
 
   byFsName(projectPk: number, fsName: string): RunRow | null {
