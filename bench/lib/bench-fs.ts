@@ -81,6 +81,26 @@ export async function mountMemoryFs(
 }
 
 /**
+ * The in-memory filesystem serving the tree listed in `treeFile` (`find -mindepth 1 -printf
+ * '%y\t%P\n'` of a mount), with the kernel's entry and attribute timeouts set to `timeoutS`.
+ */
+export async function mountMemoryTree(treeFile: string, timeoutS: number): Promise<MountedDaemon> {
+  const { path } = await makeTempDir('memtree');
+  const mnt = join(path, 'mnt');
+  await mkdir(mnt);
+  const args = [
+    join(benchDir, 'memory-fs.js'),
+    mnt,
+    '--tree',
+    treeFile,
+    '--timeout',
+    String(timeoutS),
+    '--xattr',
+  ];
+  return mountDaemon('memory-fs', process.execPath, args, mnt);
+}
+
+/**
  * `rclone mount :http:` of the bench's HTTP server with a full VFS cache, as a user would set it up
  * for read-only checkpoints. A fresh cache dir per mount unless one is passed (for warm-after-remount).
  */

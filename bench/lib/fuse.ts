@@ -22,7 +22,8 @@ export type Cb<T = undefined> = (code: number, value?: T) => void;
 
 export interface FuseOps {
   getattr(path: string, cb: Cb<FuseStat>): void;
-  readdir?(path: string, cb: (code: number, names?: string[]) => void): void;
+  /** with `stats`, libfuse hands each entry's type to the kernel (d_type): `find` then needs no stat */
+  readdir?(path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void): void;
   open?(path: string, flags: number, cb: Cb<number>): void;
   release?(path: string, fd: number, cb: (code: number) => void): void;
   /** cb's first argument is the byte count (0 = EOF) or a negative errno */
