@@ -145,7 +145,9 @@ class Tree implements WandbMetaTree {
     const horizon = { atMs: r.checkAtMs };
     await this.ensureTracked(r.ctx, horizon);
     const resolved = kind.resolvedChildren?.(this.env, r.ctx);
-    const entries = resolved ?? kind.children(this.env, r.ctx);
+    const entries = resolved
+      ? resolved.map(({ name, kind: k }) => ({ name, kind: k }))
+      : kind.children(this.env, r.ctx);
     if (epoch === this.cache.epoch && horizon.atMs > this.clock.nowMs()) {
       r.children = { entries, checkAtMs: horizon.atMs };
       if (resolved) this.seed(path, resolved, horizon.atMs, epoch);

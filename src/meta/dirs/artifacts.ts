@@ -161,6 +161,14 @@ export const ARTIFACT_KINDS: KindTable<
         : null;
     },
     children: (env, ctx) => env.store.manifestChildren(ctx.version.record.id, ctx.dir),
+    resolvedChildren: (env, { version, dir }) =>
+      env.store
+        .manifestChildEntries(version.record.id, dir)
+        .map(({ name, row }) =>
+          row
+            ? { name, kind: 'file', ctx: { kind: 'version-file', version, entry: row } }
+            : { name, kind: 'dir', ctx: { kind: 'version-files', version, dir: joinDir(dir, name) } },
+        ),
     node: (_env, { version }, path) => dirNode(path, version.mtimeMs, version.committed),
     listings: (env, { version }) => [manifestListing(env, version)],
     stalePrefixes: (_env, ctx) => versionPrefixes(ctx),

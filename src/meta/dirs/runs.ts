@@ -107,6 +107,14 @@ export const RUN_KINDS: KindTable<'runs' | 'run' | 'run-meta' | 'run-files' | 'r
         : null;
     },
     children: (env, ctx) => env.store.runFileChildren(ctx.run.pk, ctx.dir),
+    resolvedChildren: (env, { project, run, dir }) =>
+      env.store
+        .runFileChildEntries(run.pk, dir)
+        .map(({ name, row }) =>
+          row
+            ? { name, kind: 'file', ctx: { kind: 'run-file', project, run, file: row } }
+            : { name, kind: 'dir', ctx: { kind: 'run-files', project, run, dir: joinDir(dir, name) } },
+        ),
     node: (_env, ctx, path) => dirNode(path, ctx.run.mtimeMs, false),
     listings: (env, { project, run }) => [runDetailListing(env, project, run)],
     stalePrefixes: (_env, ctx) => runPrefixes(ctx),

@@ -17,6 +17,7 @@ import { Listings } from './listings.js';
 import { Manifests } from './manifests.js';
 import type {
   AliasRow,
+  ChildEntry,
   ChildRow,
   CollectionRow,
   EntryRow,
@@ -38,6 +39,7 @@ import { Versions } from './versions.js';
 
 export type {
   AliasRow,
+  ChildEntry,
   ChildRow,
   CollectionRow,
   EntryRow,
@@ -225,6 +227,11 @@ export class MetaStore {
     return this.runFileTable.children(runPk, dir);
   }
 
+  /** runFileChildren with each file's row (null for a directory), in one query. */
+  runFileChildEntries(runPk: number, dir: string): ChildEntry<FileRow>[] {
+    return this.runFileTable.childFiles(runPk, dir);
+  }
+
   runFile(runPk: number, dir: string, fsName: string): FileRow | null {
     return this.runFileTable.file(runPk, dir, fsName);
   }
@@ -310,6 +317,11 @@ export class MetaStore {
 
   manifestChildren(artifactId: string, dir: string): ChildRow[] {
     return this.manifestTable.children(artifactId, dir);
+  }
+
+  /** manifestChildren with each file's entry (null for a directory), in one query. */
+  manifestChildEntries(artifactId: string, dir: string): ChildEntry<EntryRow>[] {
+    return this.manifestTable.childEntries(artifactId, dir);
   }
 
   manifestEntry(artifactId: string, dir: string, fsName: string): EntryRow | null {

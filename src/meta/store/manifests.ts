@@ -1,7 +1,15 @@
 import type { Manifest } from '../../api/types.js';
 import type { Db } from '../../core/db.js';
 import { placeFiles } from '../naming.js';
-import { toEntry, type ChildRow, type EntryRow, type Row, type Skipped } from './rows.js';
+import {
+  str,
+  toEntry,
+  type ChildEntry,
+  type ChildRow,
+  type EntryRow,
+  type Row,
+  type Skipped,
+} from './rows.js';
 import { transaction } from './tx.js';
 
 /** The `manifests`, `manifest_entries` and `manifest_dirs` tables: a version's files/ tree. */
@@ -21,6 +29,13 @@ export class Manifests {
       children: p(
         `SELECT name, 'dir' AS kind FROM manifest_dirs WHERE artifact_id = ? AND parent = ?
          UNION ALL SELECT fs_name AS name, 'file' AS kind FROM manifest_entries
+           WHERE artifact_id = ? AND dir = ? AND fs_name IS NOT NULL
+         ORDER BY name`,
+      ),
+      childEntries: p(
+        `SELECT name, 'dir' AS kind, NULL AS path, NULL AS digest, NULL AS size_bytes, NULL AS ref
+           FROM manifest_dirs WHERE artifact_id = ? AND parent = ?
+         UNION ALL SELECT fs_name AS name, 'file' AS kind, path, digest, size_bytes, ref FROM manifest_entries
            WHERE artifact_id = ? AND dir = ? AND fs_name IS NOT NULL
          ORDER BY name`,
       ),
@@ -56,6 +71,14 @@ export class Manifests {
 
   children(artifactId: string, dir: string): ChildRow[] {
     return this.s.children.all(artifactId, dir, artifactId, dir) as ChildRow[];
+  }
+
+  /** children() with each file's entry (null for a directory): one query for the whole directory. */
+  childEntries(artifactId: string, dir: string): ChildEntry<EntryRow>[] {
+    return (this.s.childEntries.all(artifactId, dir, artifactId, dir) as Row[]).map((r) => {
+      const name = str(r, 'name');
+      return { name, row: str(r, 'kind') === 'file' ? toEntry(r, name) : null };
+    });
   }
 
   entry(artifactId: string, dir: string, fsName: string): EntryRow | null {

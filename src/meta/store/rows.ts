@@ -100,6 +100,12 @@ export interface ChildRow {
   kind: 'file' | 'dir';
 }
 
+/** A child of a files/ directory with its file's row, or null for a directory. */
+export interface ChildEntry<R> {
+  name: string;
+  row: R | null;
+}
+
 export interface EntityInfo {
   name: string;
   id: string | null;

@@ -1,7 +1,16 @@
 import type { RunFileRecord } from '../../api/types.js';
 import type { Db } from '../../core/db.js';
 import { placeFiles } from '../naming.js';
-import { str, strOrNull, toFile, type ChildRow, type FileRow, type Row, type Skipped } from './rows.js';
+import {
+  str,
+  strOrNull,
+  toFile,
+  type ChildEntry,
+  type ChildRow,
+  type FileRow,
+  type Row,
+  type Skipped,
+} from './rows.js';
 import { transaction } from './tx.js';
 
 /** The `run_files` and `run_file_dirs` tables: a run's files/ tree. */
@@ -26,6 +35,13 @@ export class RunFiles {
       children: p(
         `SELECT name, 'dir' AS kind FROM run_file_dirs WHERE run_pk = ? AND parent = ?
          UNION ALL SELECT fs_name AS name, 'file' AS kind FROM run_files WHERE run_pk = ? AND dir = ? AND fs_name IS NOT NULL
+         ORDER BY name`,
+      ),
+      childFiles: p(
+        `SELECT name, 'dir' AS kind, NULL AS file_name, NULL AS size_bytes, NULL AS md5, NULL AS updated_at
+           FROM run_file_dirs WHERE run_pk = ? AND parent = ?
+         UNION ALL SELECT fs_name AS name, 'file' AS kind, name AS file_name, size_bytes, md5, updated_at
+           FROM run_files WHERE run_pk = ? AND dir = ? AND fs_name IS NOT NULL
          ORDER BY name`,
       ),
       byFs: p('SELECT * FROM run_files WHERE run_pk = ? AND dir = ? AND fs_name = ?'),
@@ -87,6 +103,15 @@ export class RunFiles {
 
   children(runPk: number, dir: string): ChildRow[] {
     return this.s.children.all(runPk, dir, runPk, dir) as ChildRow[];
+  }
+
+  /** children() with each file's row (null for a directory): one query for the whole directory. */
+  childFiles(runPk: number, dir: string): ChildEntry<FileRow>[] {
+    return (this.s.childFiles.all(runPk, dir, runPk, dir) as Row[]).map((r) => {
+      const name = str(r, 'name');
+      if (str(r, 'kind') !== 'file') return { name, row: null };
+      return { name, row: toFile({ ...r, name: r['file_name'] }, name) };
+    });
   }
 
   file(runPk: number, dir: string, fsName: string): FileRow | null {
