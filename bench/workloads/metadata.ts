@@ -80,7 +80,7 @@ export async function metadata(ctx: BenchContext): Promise<void> {
   } finally {
     await mem.stop();
   }
-  // what answering getxattr (wandbfs serves user.* xattrs) costs: ls -l asks twice per entry
+  // what answering getxattr (wandbfs serves user.* xattrs) costs: ls -l asks three times per entry
   // the bar for a listing after a remount (issue 15): nothing cached in the kernel, getxattr answered
   const memXFirst = spec(
     'memx.ls.first',
