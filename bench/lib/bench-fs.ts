@@ -65,19 +65,8 @@ export async function mountMemoryFs(
   filesPerRun: number,
   xattr: boolean,
 ): Promise<MountedDaemon> {
-  const { path } = await makeTempDir('memfs');
-  const mnt = join(path, 'mnt');
-  await mkdir(mnt);
-  const args = [
-    join(benchDir, 'memory-fs.js'),
-    mnt,
-    '--runs',
-    String(runs),
-    '--files-per-run',
-    String(filesPerRun),
-  ];
-  if (xattr) args.push('--xattr');
-  return mountDaemon('memory-fs', process.execPath, args, mnt);
+  const flags = ['--runs', String(runs), '--files-per-run', String(filesPerRun)];
+  return mountMemory('memfs', xattr ? [...flags, '--xattr'] : flags);
 }
 
 /**
@@ -85,19 +74,15 @@ export async function mountMemoryFs(
  * '%y\t%P\n'` of a mount), with the kernel's entry and attribute timeouts set to `timeoutS`.
  */
 export async function mountMemoryTree(treeFile: string, timeoutS: number): Promise<MountedDaemon> {
-  const { path } = await makeTempDir('memtree');
+  return mountMemory('memtree', ['--tree', treeFile, '--timeout', String(timeoutS), '--xattr']);
+}
+
+/** `bench/memory-fs.ts` with `flags`, on a mount point in a temp dir of its own. */
+async function mountMemory(label: string, flags: string[]): Promise<MountedDaemon> {
+  const { path } = await makeTempDir(label);
   const mnt = join(path, 'mnt');
   await mkdir(mnt);
-  const args = [
-    join(benchDir, 'memory-fs.js'),
-    mnt,
-    '--tree',
-    treeFile,
-    '--timeout',
-    String(timeoutS),
-    '--xattr',
-  ];
-  return mountDaemon('memory-fs', process.execPath, args, mnt);
+  return mountDaemon('memory-fs', process.execPath, [join(benchDir, 'memory-fs.js'), mnt, ...flags], mnt);
 }
 
 /**
