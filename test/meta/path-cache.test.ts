@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import { openDb, type Db } from '../../src/core/db.js';
 import { PathCache, type Resolved } from '../../src/meta/path-cache.js';
+import { MetaStore } from '../../src/meta/store/index.js';
 import { watchWrites } from '../../src/meta/store/write-watch.js';
 import { createMetaTree, type WandbMetaTree } from '../../src/meta/tree.js';
 import { MemoryApi, runRecord } from './memory-api.js';
@@ -208,5 +209,44 @@ test('a listing too large for a quarter of the cache is not put in it', async ()
     assert.equal((await c.tree.lookup('/alice/proj/runs/train'))?.kind, 'dir');
   } finally {
     await c.done();
+  }
+});
+
+test('runRows: every run without its record, which is read from the store when first used', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wandbfs-runrows-'));
+  const db = openDb({ dir });
+  try {
+    const store = new MetaStore(db);
+    const p = store.putProject({
+      id: 'P1',
+      name: 'proj',
+      entityName: 'alice',
+      description: null,
+      createdAt: '2026-01-01T00:00:00Z',
+      updatedAt: null,
+    });
+    const gen = store.beginPass('k', 0);
+    const dirty = store.putRunsPage(
+      p.pk,
+      [runRecord('r1', 'train', 'running'), runRecord('r2', 'eval')],
+      gen,
+    );
+    store.finishRuns(p.pk, gen, (n) => `k/${n}`, dirty);
+    const rows = store.runRows(p.pk);
+    assert.deepEqual(
+      rows.map((r) => r.fsName),
+      store.runs(p.pk),
+    );
+    // written under the rows already read: a record read with the listing would not see it
+    db.prepare(`UPDATE runs SET record = json_set(record, '$.state', 'crashed') WHERE name = 'r1'`).run();
+    assert.equal(rows.find((r) => r.name === 'r1')?.record.state, 'crashed', 'read on first use');
+    const r2 = rows.find((r) => r.name === 'r2');
+    assert.ok(r2);
+    assert.equal(r2.state, store.runByName(p.pk, 'r2')?.state);
+    db.prepare(`DELETE FROM runs WHERE name = 'r2'`).run();
+    assert.throws(() => r2.record, /no longer stored/);
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

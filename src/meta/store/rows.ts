@@ -134,10 +134,15 @@ export function fsNames(rows: Row[]): string[] {
 /** Parses a JSON column on first use: most lookups walk through a row without reading its record. */
 function lazyRecord<T extends object, R>(row: T, r: Row, k: string): T & { record: R } {
   const raw = str(r, k);
+  return lazyLoaded<T, R>(row, () => raw);
+}
+
+/** `record` parsed from what `load` returns, called on first use only. */
+function lazyLoaded<T extends object, R>(row: T, load: () => string): T & { record: R } {
   let parsed: R | undefined;
   return Object.defineProperty(row, 'record', {
     enumerable: true,
-    get: () => (parsed ??= JSON.parse(raw) as R),
+    get: () => (parsed ??= JSON.parse(load()) as R),
   }) as T & { record: R };
 }
 
@@ -169,7 +174,21 @@ export function toProject(r: Row): ProjectRow {
 }
 
 export function toRun(r: Row): RunRow {
-  const row = {
+  return lazyRecord<RunColumns, RunRecord>(runColumns(r), r, 'record');
+}
+
+/**
+ * A run row read without its record (config and summary, often kilobytes), which `loadRecord`
+ * reads on first use: for listings that resolve every run at once and rarely read one record.
+ */
+export function toRunDeferred(r: Row, loadRecord: () => string): RunRow {
+  return lazyLoaded<RunColumns, RunRecord>(runColumns(r), loadRecord);
+}
+
+type RunColumns = Omit<RunRow, 'record'>;
+
+function runColumns(r: Row): RunColumns {
+  return {
     pk: num(r, 'pk'),
     projectPk: num(r, 'project_pk'),
     name: str(r, 'name'),
@@ -177,7 +196,6 @@ export function toRun(r: Row): RunRow {
     state: strOrNull(r, 'state'),
     mtimeMs: num(r, 'mtime_ms'),
   };
-  return lazyRecord<typeof row, RunRecord>(row, r, 'record');
 }
 
 /** `fsName` is the name it was looked up by (the row's `fs_name`). */

@@ -4,7 +4,7 @@ import { runBase } from '../naming.js';
 import { runMtimeMs } from '../times.js';
 import type { Listings } from './listings.js';
 import { renameByStoredBase } from './rename.js';
-import { fsNames, str, toRun, type Row, type RunRow } from './rows.js';
+import { fsNames, num, str, toRun, toRunDeferred, type Row, type RunRow } from './rows.js';
 import { MISSES_TO_DROP } from './misses.js';
 import { transaction } from './tx.js';
 
@@ -34,7 +34,11 @@ export class Runs {
       ),
       delete: p('DELETE FROM runs WHERE project_pk = ? AND name = ?'),
       list: p('SELECT fs_name FROM runs WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
-      rows: p('SELECT * FROM runs WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name'),
+      rows: p(
+        `SELECT pk, project_pk, name, fs_name, state, mtime_ms FROM runs
+         WHERE project_pk = ? AND fs_name IS NOT NULL ORDER BY fs_name`,
+      ),
+      record: p('SELECT record FROM runs WHERE pk = ?'),
       byFs: p('SELECT * FROM runs WHERE project_pk = ? AND fs_name = ?'),
       byName: p('SELECT * FROM runs WHERE project_pk = ? AND name = ?'),
     };
@@ -110,9 +114,21 @@ export class Runs {
     return fsNames(this.s.list.all(projectPk) as Row[]);
   }
 
-  /** Every named run, in runs/ order: one query where a lookup per run would be one each. */
+  /**
+   * Every named run, in runs/ order: one query where a lookup per run would be one each. Records
+   * are read only when used, so listing 10,000 runs does not read 10,000 configs and summaries.
+   */
   rows(projectPk: number): RunRow[] {
-    return (this.s.rows.all(projectPk) as Row[]).map(toRun);
+    return (this.s.rows.all(projectPk) as Row[]).map((r) => {
+      const pk = num(r, 'pk');
+      return toRunDeferred(r, () => this.recordOf(pk));
+    });
+  }
+
+  private recordOf(pk: number): string {
+    const r = this.s.record.get(pk) as Row | undefined;
+    if (!r) throw new Error(`run ${pk} is no longer stored`);
+    return str(r, 'record');
   }
 
   byFsName(projectPk: number, fsName: string): RunRow | null {
