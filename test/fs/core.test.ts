@@ -17,7 +17,7 @@ import { FsCore } from '../../src/fs/core.js';
 import { errnoName, type ErrnoName } from '../../src/fs/errno.js';
 import { UNOPENED_REUSE_MS } from '../../src/fs/status-file.js';
 import { createMetaTree } from '../../src/meta/tree.js';
-import type { DirEntry, MetaTree } from '../../src/meta/types.js';
+import type { DirEntry, MetaTree, Node } from '../../src/meta/types.js';
 import { md5Digest, MemBlobCache, MemTree, T0, type Spec } from '../helpers/doubles.js';
 import { b64md5, MemoryApi, runRecord } from '../meta/memory-api.js';
 
@@ -216,6 +216,32 @@ describe('FsCore without a mount: the metadata tree', () => {
     await rejectsWith(core.getxattr(f, 'user.nope'), 'ENODATA', 'missing xattr');
     await rejectsWith(core.getxattr(f, 'security.selinux'), 'ENODATA', 'security.* xattr');
     await rejectsWith(core.listxattr('/proj/nope'), 'ENOENT', 'listxattr of a missing path');
+  });
+
+  it('the memory-only answers match the async ones for a path the tree holds, and decline otherwise', async () => {
+    const held = new Map<string, Node>();
+    let inner: MemTree | null = null;
+    const { core } = makeCore({}, (tree) => {
+      inner = tree;
+      return Object.assign(Object.create(tree) as MemTree, { lookupCached: (p: string) => held.get(p) });
+    });
+    const f = '/proj/run/files/hello.txt';
+    assert.equal(core.getattrCached(f), null, 'not held: the async path answers');
+    assert.equal(core.getxattrCached(f, 'user.wandb.id'), null);
+    assert.equal(core.listxattrCached(f), null);
+    const node = await (inner as MemTree | null)?.lookup(f);
+    assert.ok(node);
+    held.set(f, node);
+    assert.deepEqual(core.getattrCached(f), await core.getattr(f));
+    assert.equal(core.getxattrCached(f, 'user.wandb.id')?.toString(), 'r1');
+    assert.equal(core.getxattrCached(f, 'user.nope'), null, 'a missing name goes on to ENODATA');
+    assert.deepEqual(core.listxattrCached(f)?.sort(), (await core.listxattr(f)).sort());
+    held.set('/.wandbfs/status.json', node);
+    assert.equal(
+      core.getattrCached('/.wandbfs/status.json'),
+      null,
+      'status paths are never answered from memory',
+    );
   });
 
   it('statfs says read-only; after drain() new opens fail and open handles still read', async () => {
